@@ -78,7 +78,8 @@ public:
         NotAttached,      // operation on a pool that is not open
         LockTimeout,      // the writer lock was held longer than Options::lockTimeoutMs
         PoolDestroyed,    // another process called destroyPool()
-        ResourceError,    // the system refused memory, files or descriptors
+        ResourceError,    // the system refused memory, files or descriptors, or no slot is free
+        InvalidOptions,   // a size or count in Options is out of range
         UnknownError
     };
     Q_ENUM(Error)

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "mvent_core_export.h"
+
+#include <QtGlobal>
+
+namespace mvent {
+
+// Wall-clock milliseconds since the Unix epoch; expiry times in the segment use this clock so
+// that every process, and other languages, agree on them.
+MVENT_CORE_EXPORT qint64 wallClockMs();
+// CLOCK_MONOTONIC in nanoseconds; system-wide on Linux, so comparable across processes.
+MVENT_CORE_EXPORT qint64 monotonicNs();
+// Start time of process pid in clock ticks since boot (field 22 of /proc/PID/stat), or 0 if
+// the process does not exist. Pairs with the pid to detect pid reuse.
+MVENT_CORE_EXPORT quint64 processStartTime(qint64 pid);
+// True if pid runs and started at startTime.
+MVENT_CORE_EXPORT bool isProcessAlive(qint64 pid, quint64 startTime);
+
+} // namespace mvent

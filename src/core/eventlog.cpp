@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+#include "eventlog_p.h"
+
+#include "clock_p.h"
+
+#include <cstring>
+
+namespace mvent {
+
+using namespace layout;
+
+EventLog::EventLog(uchar *segment, Header *header)
+    : m_ring(segment + header->logOffset)
+    , m_size(header->logSize)
+    , m_state(&header->log)
+{
+}
+
+quint64 EventLog::recordSize(qsizetype nameLength, qsizetype valueLength)
+{
+    return alignUp(sizeof(RecordHeader) + quint64(nameLength) + quint64(valueLength), 8);
+}
+
+quint64 EventLog::maxValueLength(qsizetype nameLength) const
+{
+    const quint64 limit = m_size / 4;
+    const quint64 overhead = sizeof(RecordHeader) + quint64(nameLength) + 8;
+    return limit > overhead ? limit - overhead : 0;
+}
+
+void EventLog::reclaimUntil(quint64 end)
+{
+    // Positions below end - size are about to be overwritten.
+    if (end <= m_size) {
+        return;
+    }
+    const quint64 position = end - m_size;
+    // Move the tail record by record until it reaches position; readers still behind the new
+    // tail count the records they missed.
+    quint64 tail = m_state->tail.load(std::memory_order_relaxed);
+    while (tail < position) {
+        const auto *header = reinterpret_cast<const RecordHeader *>(at(tail));
+        quint64 size = header->size;
+        if (size < 8 || size % 8 != 0 || size > m_size) {
+            // Only a writer that died mid-append leaves this; drop everything before position.
+            size = position - tail;
+        }
+        tail += size;
+    }
+    m_state->tail.store(tail, std::memory_order_relaxed);
+    // Readers check the tail after copying, so it must be visible before the bytes change.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+quint64 EventLog::append(quint32 kind, QByteArrayView name, QByteArrayView value,
+                         quint32 encoding, quint32 pid)
+{
+    const quint64 size = recordSize(name.size(), value.size());
+    quint64 head = m_state->head.load(std::memory_order_relaxed);
+    const quint64 untilEnd = m_size - (head & (m_size - 1));
+    if (untilEnd < size) {
+        reclaimUntil(head + untilEnd + size);
+        auto *padding = reinterpret_cast<RecordHeader *>(at(head));
+        padding->size = quint32(untilEnd);
+        padding->kind = RecordPadding;
+        head += untilEnd;
+        m_state->head.store(head, std::memory_order_release);
+    }
+    reclaimUntil(head + size);
+
+    const quint64 sequence = m_state->nextSequence.load(std::memory_order_relaxed);
+    auto *header = reinterpret_cast<RecordHeader *>(at(head));
+    header->size = quint32(size);
+    header->kind = kind;
+    header->sequence = sequence;
+    header->timeNs = monotonicNs();
+    header->pid = pid;
+    header->nameLength = quint16(name.size());
+    header->reserved = 0;
+    header->encoding = encoding;
+    header->valueLength = quint32(value.size());
+    uchar *payload = reinterpret_cast<uchar *>(header + 1);
+    if (!name.isEmpty()) {
+        std::memcpy(payload, name.data(), size_t(name.size()));
+    }
+    if (!value.isEmpty()) {
+        std::memcpy(payload + name.size(), value.data(), size_t(value.size()));
+    }
+
+    m_state->nextSequence.store(sequence + 1, std::memory_order_relaxed);
+    m_state->head.store(head + size, std::memory_order_release);
+    return sequence;
+}
+
+EventLog::Cursor EventLog::endCursor() const
+{
+    // head and nextSequence change together under the lock; retry until both are from one
+    // moment.
+    for (;;) {
+        const quint64 head = m_state->head.load(std::memory_order_acquire);
+        const quint64 sequence = m_state->nextSequence.load(std::memory_order_acquire);
+        if (m_state->head.load(std::memory_order_acquire) == head) {
+            return {head, sequence};
+        }
+    }
+}
+
+quint64 EventLog::headPosition() const
+{
+    return m_state->head.load(std::memory_order_acquire);
+}
+
+EventLog::ReadResult EventLog::read(Cursor *cursor, LogRecord *record, quint64 *missed) const
+{
+    *missed = 0;
+    for (;;) {
+        const quint64 head = m_state->head.load(std::memory_order_acquire);
+        if (cursor->position >= head) {
+            if (cursor->position > head) {
+                // The pool was cleared by a recovery or the cursor is bogus: resynchronise.
+                *cursor = endCursor();
+            }
+            return Empty;
+        }
+        quint64 tail = m_state->tail.load(std::memory_order_acquire);
+        if (cursor->position < tail) {
+            RecordHeader oldest;
+            std::memcpy(&oldest, at(tail), sizeof oldest);
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (m_state->tail.load(std::memory_order_acquire) != tail) {
+                continue;
+            }
+            quint64 skipped = oldest.sequence - cursor->sequence;
+            if (oldest.kind == RecordPadding || oldest.sequence < cursor->sequence) {
+                skipped = 0;
+            }
+            *missed += skipped;
+            cursor->position = tail;
+            cursor->sequence = oldest.kind == RecordPadding ? cursor->sequence + skipped
+                                                            : oldest.sequence;
+            continue;
+        }
+
+        RecordHeader header;
+        std::memcpy(&header, at(cursor->position), sizeof header);
+        const quint64 offsetInRing = cursor->position & (m_size - 1);
+        const bool sane = header.size >= 8 && header.size % 8 == 0
+                && header.size <= m_size - offsetInRing
+                && cursor->position + header.size <= head
+                && (header.kind == RecordPadding
+                    || (header.size >= sizeof(RecordHeader)
+                        && sizeof(RecordHeader) + quint64(header.nameLength) + header.valueLength
+                                <= header.size));
+        QByteArray name;
+        QByteArray value;
+        if (sane && header.kind != RecordPadding) {
+            const char *payload = reinterpret_cast<const char *>(at(cursor->position)) + sizeof header;
+            name = QByteArray(payload, header.nameLength);
+            value = QByteArray(payload + header.nameLength, header.valueLength);
+        }
+        std::atomic_thread_fence(std::memory_order_acquire);
+        tail = m_state->tail.load(std::memory_order_acquire);
+        if (cursor->position < tail) {
+            continue; // overwritten while copying: count it as missed on the next turn
+        }
+        if (!sane) {
+            // Bytes below head and above tail are stable, so this is corruption, not a race.
+            *cursor = endCursor();
+            *missed += 1;
+            return Empty;
+        }
+        cursor->position += header.size;
+        if (header.kind == RecordPadding) {
+            continue;
+        }
+        if (header.sequence != cursor->sequence) {
+            *missed += header.sequence > cursor->sequence ? header.sequence - cursor->sequence : 0;
+        }
+        cursor->sequence = header.sequence + 1;
+        record->kind = header.kind;
+        record->sequence = header.sequence;
+        record->timeNs = header.timeNs;
+        record->pid = header.pid;
+        record->encoding = header.encoding;
+        record->name = std::move(name);
+        record->value = std::move(value);
+        return Record;
+    }
+}
+
+} // namespace mvent

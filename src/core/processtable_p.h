@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "layout_p.h"
+#include "mvent_core_export.h"
+
+#include <QByteArray>
+
+namespace mvent {
+
+/*
+    The process table: one slot per open pool object in any process. A slot records the
+    owner's pid and start time, so a dead owner is recognised even after its pid is reused,
+    and the owner's doorbell for wake-ups. claim(), release() and reclaimDead() need the pool
+    lock; the waiting protocol is lock-free.
+*/
+class MVENT_CORE_EXPORT ProcessTable
+{
+public:
+    ProcessTable(uchar *segment, layout::Header *header);
+
+    quint32 size() const { return m_count; }
+    layout::ProcessSlot *slot(quint32 index) const;
+
+    // Claims a free slot for this process; returns its index or -1 if all are taken.
+    int claim(const QByteArray &doorbellName);
+    void release(quint32 index);
+    // Frees the slots of processes that no longer run; returns how many.
+    int reclaimDead();
+    int activeCount() const;
+
+    // Listener side of the wake-up protocol: announce sleep, or withdraw the announcement.
+    void announceWaiting(quint32 index);
+    void withdrawWaiting(quint32 index);
+    // Writer side: rings the doorbell of every listener that announced sleep.
+    void wakeWaiting();
+
+private:
+    uchar *m_table;
+    quint32 m_count;
+    layout::Header *m_header;
+};
+
+} // namespace mvent

@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: MIT
+#include "sharedmemorypool.h"
+
+#include "doorbell_p.h"
+#include "logging_p.h"
+#include "pool_p.h"
+#include "runtimedir_p.h"
+#include "clock_p.h"
+
+#include <QDir>
+#include <QMetaMethod>
+#include <QMutex>
+#include <QPointer>
+#include <QThread>
+#include <QSocketNotifier>
+#include <QTimer>
+
+namespace mvent {
+
+namespace {
+
+// Records delivered per event-loop turn, so a flood of changes cannot freeze the receiver.
+constexpr int DeliveryBatch = 4096;
+constexpr int MaintenanceIntervalMs = 1000;
+
+} // namespace
+
+class SharedMemoryPoolPrivate
+{
+public:
+    explicit SharedMemoryPoolPrivate(SharedMemoryPool *owner, const QString &poolName,
+                                     const SharedMemoryPool::Options &poolOptions)
+        : q(owner)
+        , name(poolName)
+        , options(poolOptions)
+    {
+    }
+
+    bool open();
+    void close();
+    void startListening();
+    void onDoorbell();
+    void deliverChanges();
+    void onMaintenance();
+    void handleDestroyed();
+
+    bool fail(const PoolError &failure) const;
+    void succeed() const;
+
+    SharedMemoryPool *q;
+    QString name;
+    SharedMemoryPool::Options options;
+    std::unique_ptr<Pool> pool;
+    Doorbell doorbell;
+    QSocketNotifier *notifier = nullptr;
+    QTimer *maintenance = nullptr;
+    EventLog::Cursor cursor;
+    bool listening = false;
+    bool deliveryQueued = false;
+    int maintenanceTicks = 0;
+
+    mutable QMutex errorMutex;
+    mutable std::atomic<bool> hasError = false;
+    mutable SharedMemoryPool::Error error = SharedMemoryPool::NoError;
+    mutable QString errorString;
+};
+
+bool SharedMemoryPoolPrivate::fail(const PoolError &failure) const
+{
+    QMutexLocker locker(&errorMutex);
+    error = failure.code;
+    errorString = failure.message;
+    hasError.store(true, std::memory_order_relaxed);
+    return false;
+}
+
+void SharedMemoryPoolPrivate::succeed() const
+{
+    // Checked first so that the hot path writes nothing shared.
+    if (hasError.load(std::memory_order_relaxed)) {
+        QMutexLocker locker(&errorMutex);
+        error = SharedMemoryPool::NoError;
+        errorString.clear();
+        hasError.store(false, std::memory_order_relaxed);
+    }
+}
+
+bool SharedMemoryPoolPrivate::open()
+{
+    close();
+    PoolError failure;
+    QString message;
+    if (!doorbell.open(&message)) {
+        return fail({SharedMemoryPool::ResourceError, message});
+    }
+    pool = std::make_unique<Pool>(name, options);
+    if (!pool->open(doorbell.name(), &failure)) {
+        pool.reset();
+        doorbell.close();
+        return fail(failure);
+    }
+    notifier = new QSocketNotifier(doorbell.fileDescriptor(), QSocketNotifier::Read, q);
+    QObject::connect(notifier, &QSocketNotifier::activated, q, [this] { onDoorbell(); });
+    maintenance = new QTimer(q);
+    maintenance->setInterval(MaintenanceIntervalMs);
+    QObject::connect(maintenance, &QTimer::timeout, q, [this] { onMaintenance(); });
+    maintenance->start();
+    if (listening) {
+        listening = false;
+        startListening();
+    }
+    succeed();
+    Q_EMIT q->attachedChanged(true);
+    return true;
+}
+
+void SharedMemoryPoolPrivate::close()
+{
+    const bool wasOpen = pool != nullptr;
+    delete notifier;
+    notifier = nullptr;
+    delete maintenance;
+    maintenance = nullptr;
+    pool.reset();
+    doorbell.close();
+    if (wasOpen) {
+        Q_EMIT q->attachedChanged(false);
+    }
+}
+
+void SharedMemoryPoolPrivate::startListening()
+{
+    if (listening) {
+        return;
+    }
+    listening = true;
+    if (!pool) {
+        return; // open() starts listening once attached
+    }
+    cursor = pool->log()->endCursor();
+    pool->processes()->slot(quint32(pool->slotIndex()))->listening.store(1, std::memory_order_release);
+    onDoorbell();
+}
+
+void SharedMemoryPoolPrivate::onDoorbell()
+{
+    if (!pool) {
+        return;
+    }
+    doorbell.drain();
+    if (pool->isDestroyed()) {
+        handleDestroyed();
+        return;
+    }
+    if (!listening) {
+        return;
+    }
+    const quint32 slot = quint32(pool->slotIndex());
+    pool->processes()->withdrawWaiting(slot);
+    deliverChanges();
+}
+
+void SharedMemoryPoolPrivate::deliverChanges()
+{
+    // Slots connected to the signals may detach or delete the pool; QPointer-like guard.
+    QPointer<SharedMemoryPool> guard(q);
+    for (;;) {
+        int delivered = 0;
+        LogRecord record;
+        quint64 missed = 0;
+        while (pool && delivered < DeliveryBatch
+               && pool->log()->read(&cursor, &record, &missed) == EventLog::Record) {
+            if (missed) {
+                Q_EMIT q->changesMissed(missed);
+            }
+            ++delivered;
+            const QString key = QString::fromUtf8(record.name);
+            switch (record.kind) {
+            case RecordValueChanged:
+                Q_EMIT q->valueChanged(key, ValueCodec::decode(record.value, record.encoding));
+                break;
+            case RecordValueRemoved:
+                Q_EMIT q->valueRemoved(key);
+                break;
+            case RecordCleared:
+                Q_EMIT q->cleared();
+                break;
+            default:
+                break;
+            }
+            if (!guard) {
+                return;
+            }
+        }
+        if (missed && guard) {
+            Q_EMIT q->changesMissed(missed);
+        }
+        if (!guard || !pool || !listening) {
+            return;
+        }
+        if (delivered == DeliveryBatch) {
+            if (!deliveryQueued) {
+                deliveryQueued = true;
+                QMetaObject::invokeMethod(q, [this] {
+                    deliveryQueued = false;
+                    deliverChanges();
+                }, Qt::QueuedConnection);
+            }
+            return;
+        }
+        // Announce sleep, then look once more: a writer that appended before seeing the
+        // announcement is caught here, one that appends after it rings the doorbell.
+        const quint32 slot = quint32(pool->slotIndex());
+        pool->processes()->announceWaiting(slot);
+        if (pool->log()->headPosition() == cursor.position) {
+            return;
+        }
+        pool->processes()->withdrawWaiting(slot);
+    }
+}
+
+void SharedMemoryPoolPrivate::handleDestroyed()
+{
+    qCInfo(lcPool, "pool %s was destroyed by another process", qPrintable(name));
+    close();
+    fail({SharedMemoryPool::PoolDestroyed, QStringLiteral("pool '%1' was destroyed").arg(name)});
+    Q_EMIT q->poolDestroyed();
+    Q_EMIT q->errorOccurred(SharedMemoryPool::PoolDestroyed);
+}
+
+void SharedMemoryPoolPrivate::onMaintenance()
+{
+    if (!pool) {
+        return;
+    }
+    if (pool->isDestroyed()) {
+        handleDestroyed();
+        return;
+    }
+    pool->heartbeat();
+    if (pool->hasExpiringEntries()) {
+        PoolError ignored;
+        pool->removeExpired(&ignored);
+    }
+    if (++maintenanceTicks % 5 == 0) {
+        pool->reclaimDeadSlots();
+    }
+    // A writer killed between appending and ringing leaves a change without a wake-up; this
+    // tick delivers it at most one interval late.
+    if (listening && pool->log()->headPosition() != cursor.position) {
+        pool->processes()->withdrawWaiting(quint32(pool->slotIndex()));
+        deliverChanges();
+    }
+}
+
+QVariantMap PoolStats::toVariantMap() const
+{
+    return {
+        {QStringLiteral("name"), name},
+        {QStringLiteral("path"), path},
+        {QStringLiteral("backing"), backing},
+        {QStringLiteral("totalSize"), totalSize},
+        {QStringLiteral("heapSize"), heapSize},
+        {QStringLiteral("usedBytes"), usedBytes},
+        {QStringLiteral("freeBytes"), freeBytes},
+        {QStringLiteral("largestFreeBlock"), largestFreeBlock},
+        {QStringLiteral("entryCount"), entryCount},
+        {QStringLiteral("maxEntries"), maxEntries},
+        {QStringLiteral("maxKeyLength"), maxKeyLength},
+        {QStringLiteral("maxValueSize"), maxValueSize},
+        {QStringLiteral("attachedProcesses"), attachedProcesses},
+        {QStringLiteral("maxAttachments"), maxAttachments},
+        {QStringLiteral("eventLogSize"), eventLogSize},
+        {QStringLiteral("eventSequence"), eventSequence},
+        {QStringLiteral("recoveries"), recoveries},
+        {QStringLiteral("createdAt"), createdAt.toString(Qt::ISODateWithMs)},
+    };
+}
+
+SharedMemoryPool::SharedMemoryPool(const QString &name, QObject *parent)
+    : SharedMemoryPool(name, Options(), parent)
+{
+}
+
+SharedMemoryPool::SharedMemoryPool(const QString &name, const Options &options, QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<SharedMemoryPoolPrivate>(this, name, options))
+{
+    d->open();
+}
+
+SharedMemoryPool::~SharedMemoryPool()
+{
+    d->notifier = nullptr; // children are deleted by QObject after this body
+    d->maintenance = nullptr;
+    d->pool.reset();
+}
+
+QString SharedMemoryPool::name() const
+{
+    return d->name;
+}
+
+bool SharedMemoryPool::isAttached() const
+{
+    return d->pool != nullptr;
+}
+
+SharedMemoryPool::Options SharedMemoryPool::options() const
+{
+    return d->options;
+}
+
+bool SharedMemoryPool::open()
+{
+    return d->open();
+}
+
+void SharedMemoryPool::detach()
+{
+    d->close();
+}
+
+bool SharedMemoryPool::set(const QString &key, const QVariant &value, qint64 ttlMs)
+{
+    if (ttlMs < 0) {
+        return d->fail({InvalidOptions, QStringLiteral("TTL %1 ms for key '%2' is negative; use 0 "
+                                                       "for no expiry")
+                                                .arg(ttlMs)
+                                                .arg(key)});
+    }
+    QString message;
+    const std::optional<EncodedValue> encoded = ValueCodec::encode(value, &message);
+    if (!encoded) {
+        return d->fail({UnsupportedType, QStringLiteral("cannot store key '%1': %2").arg(key, message)});
+    }
+    if (!d->pool) {
+        return d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+    }
+    PoolError failure;
+    const qint64 expiresMs = ttlMs > 0 ? wallClockMs() + ttlMs : 0;
+    if (!d->pool->set(key.toUtf8(), *encoded, expiresMs, &failure)) {
+        return d->fail(failure);
+    }
+    d->pool->processes()->wakeWaiting();
+    d->succeed();
+    return true;
+}
+
+QVariant SharedMemoryPool::value(const QString &key, const QVariant &defaultValue) const
+{
+    if (!d->pool) {
+        d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+        return defaultValue;
+    }
+    PoolError failure;
+    const std::optional<EncodedValue> stored = d->pool->get(key.toUtf8(), &failure);
+    if (!stored) {
+        if (failure.code != NoError) {
+            d->fail(failure);
+        } else {
+            d->succeed();
+        }
+        return defaultValue;
+    }
+    d->succeed();
+    return ValueCodec::decode(stored->bytes, stored->encoding);
+}
+
+bool SharedMemoryPool::remove(const QString &key)
+{
+    if (!d->pool) {
+        return d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+    }
+    PoolError failure;
+    bool existed = false;
+    if (!d->pool->remove(key.toUtf8(), &existed, &failure)) {
+        return d->fail(failure);
+    }
+    d->pool->processes()->wakeWaiting();
+    d->succeed();
+    return existed;
+}
+
+bool SharedMemoryPool::contains(const QString &key) const
+{
+    if (!d->pool) {
+        return d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+    }
+    PoolError failure;
+    const bool found = d->pool->get(key.toUtf8(), &failure).has_value();
+    if (failure.code != NoError) {
+        return d->fail(failure);
+    }
+    d->succeed();
+    return found;
+}
+
+QStringList SharedMemoryPool::keys() const
+{
+    if (!d->pool) {
+        d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+        return {};
+    }
+    PoolError failure;
+    const std::optional<QList<QByteArray>> raw = d->pool->keys(&failure);
+    if (!raw) {
+        d->fail(failure);
+        return {};
+    }
+    QStringList result;
+    result.reserve(raw->size());
+    for (const QByteArray &key : *raw) {
+        result.append(QString::fromUtf8(key));
+    }
+    d->succeed();
+    return result;
+}
+
+bool SharedMemoryPool::clear()
+{
+    if (!d->pool) {
+        return d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+    }
+    PoolError failure;
+    if (!d->pool->clear(&failure)) {
+        return d->fail(failure);
+    }
+    d->pool->processes()->wakeWaiting();
+    d->succeed();
+    return true;
+}
+
+PoolStats SharedMemoryPool::stats() const
+{
+    return d->pool ? d->pool->stats() : PoolStats();
+}
+
+int SharedMemoryPool::removeExpired()
+{
+    if (!d->pool) {
+        d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+        return -1;
+    }
+    PoolError failure;
+    const int removed = d->pool->removeExpired(&failure);
+    if (removed < 0) {
+        d->fail(failure);
+        return -1;
+    }
+    d->pool->processes()->wakeWaiting();
+    d->succeed();
+    return removed;
+}
+
+bool SharedMemoryPool::destroyPool()
+{
+    if (!d->pool) {
+        return d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+    }
+    PoolError failure;
+    if (!d->pool->destroy(&failure)) {
+        return d->fail(failure);
+    }
+    d->close();
+    d->succeed();
+    return true;
+}
+
+qint64 SharedMemoryPool::maxKeyLength() const
+{
+    return layout::MaxKeyBytes;
+}
+
+qint64 SharedMemoryPool::maxValueSize() const
+{
+    return d->pool ? d->pool->maxValueSize(0) : 0;
+}
+
+SharedMemoryPool::Error SharedMemoryPool::error() const
+{
+    QMutexLocker locker(&d->errorMutex);
+    return d->error;
+}
+
+QString SharedMemoryPool::errorString() const
+{
+    QMutexLocker locker(&d->errorMutex);
+    return d->errorString;
+}
+
+QString SharedMemoryPool::runtimeDirectory()
+{
+    return runtimeDirectoryPath();
+}
+
+QStringList SharedMemoryPool::pools()
+{
+    const QDir dir(runtimeDirectoryPath());
+    QStringList names;
+    const QStringList files = dir.entryList({QStringLiteral("*.pool")}, QDir::Files, QDir::Name);
+    for (const QString &file : files) {
+        const QString name = file.chopped(5);
+        if (isValidName(name)) {
+            names.append(name);
+        }
+    }
+    return names;
+}
+
+bool SharedMemoryPool::removePool(const QString &name, QString *errorMessage)
+{
+    QString ignored;
+    QString *message = errorMessage ? errorMessage : &ignored;
+    if (const QString problem = poolNameProblem(name); !problem.isEmpty()) {
+        *message = problem;
+        return false;
+    }
+    // Attach without a process slot so that a damaged pool can be removed too; a valid one is
+    // marked destroyed first so that attached processes learn about it.
+    Options options;
+    options.openMode = AttachOnly;
+    options.lockTimeoutMs = 1000;
+    Pool pool(name, options);
+    PoolError failure;
+    if (pool.open(QByteArray(), &failure)) {
+        if (pool.destroy(&failure)) {
+            return true;
+        }
+    } else if (failure.code == NotFound) {
+        *message = QStringLiteral("pool '%1' does not exist").arg(name);
+        return false;
+    }
+    const std::unique_ptr<Segment> segment = Segment::createFileSegment(name);
+    if (!segment->remove()) {
+        *message = segment->errorString();
+        return false;
+    }
+    return true;
+}
+
+bool SharedMemoryPool::isValidName(const QString &name)
+{
+    return poolNameProblem(name).isEmpty();
+}
+
+void SharedMemoryPool::connectNotify(const QMetaMethod &signal)
+{
+    if (signal == QMetaMethod::fromSignal(&SharedMemoryPool::valueChanged)
+        || signal == QMetaMethod::fromSignal(&SharedMemoryPool::valueRemoved)
+        || signal == QMetaMethod::fromSignal(&SharedMemoryPool::cleared)
+        || signal == QMetaMethod::fromSignal(&SharedMemoryPool::changesMissed)) {
+        // Listening needs this object's thread; a connection made elsewhere starts it there.
+        QMetaObject::invokeMethod(this, [this] { d->startListening(); },
+                                  thread() == QThread::currentThread() ? Qt::DirectConnection
+                                                                       : Qt::QueuedConnection);
+    }
+}
+
+} // namespace mvent
