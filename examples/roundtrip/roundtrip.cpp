@@ -146,6 +146,8 @@ int runReader(const QString &poolName, bool keepPool)
         }
     }
     out << matchCount << " of " << entries.size() << " values matched\n";
+    // The library logs to stderr, which is unbuffered, so print the results before it logs.
+    out.flush();
 
     if (keepPool) {
         out << "the pool stays in " << SharedMemoryPool::runtimeDirectory()
