@@ -255,26 +255,28 @@ bool Pool::checkKey(QByteArrayView key, PoolError *error)
     return true;
 }
 
-bool Pool::entryAt(quint64 offset, const Entry **entry) const
+bool Pool::entryAt(quint64 offset, Entry *entry, const char **payload) const
 {
-    // Called without the lock: everything is checked before use, and the caller's seqlock
-    // check discards the result if a writer changed the block meanwhile.
+    // Called without the lock: the entry header is copied once and checked, and only the copy
+    // is used, so a writer changing the block meanwhile cannot move a read out of bounds. The
+    // caller's seqlock check discards what was read in that case.
     const quint64 heapEnd = m_header->heapOffset + m_header->heapSize;
     if (offset < m_header->heapOffset || offset % Alignment != 0
         || offset + sizeof(BlockHeader) + sizeof(Entry) > heapEnd) {
         return false;
     }
-    const auto *block = reinterpret_cast<const BlockHeader *>(m_memory + offset);
-    const quint64 blockSize = block->size;
-    if (block->tag != BlockAllocated || blockSize > heapEnd - offset) {
+    BlockHeader block;
+    std::memcpy(&block, m_memory + offset, sizeof block);
+    if (block.tag != BlockAllocated || block.size > heapEnd - offset) {
         return false;
     }
-    const auto *e = reinterpret_cast<const Entry *>(block + 1);
-    const quint64 needed = sizeof(BlockHeader) + sizeof(Entry) + quint64(e->keyLength) + e->valueLength;
-    if (e->keyLength > quint32(MaxKeyBytes) || needed > blockSize) {
+    std::memcpy(entry, m_memory + offset + sizeof(BlockHeader), sizeof *entry);
+    const quint64 needed = sizeof(BlockHeader) + sizeof(Entry) + quint64(entry->keyLength)
+            + entry->valueLength;
+    if (entry->keyLength > quint32(MaxKeyBytes) || needed > block.size) {
         return false;
     }
-    *entry = e;
+    *payload = reinterpret_cast<const char *>(m_memory + offset + sizeof(BlockHeader) + sizeof(Entry));
     return true;
 }
 
@@ -298,10 +300,12 @@ Pool::Lookup Pool::findLocked(const KeyIndex &index, QByteArrayView key, quint64
             }
             continue;
         }
-        const Entry *entry = nullptr;
-        if (KeyIndex::slotMatchesHash(slot, hash) && entryAt(KeyIndex::slotOffset(slot), &entry)
-            && entry->hash == hash && entry->keyLength == quint32(key.size())
-            && std::memcmp(entry + 1, key.data(), size_t(key.size())) == 0) {
+        Entry entry;
+        const char *payload = nullptr;
+        if (KeyIndex::slotMatchesHash(slot, hash)
+            && entryAt(KeyIndex::slotOffset(slot), &entry, &payload) && entry.hash == hash
+            && entry.keyLength == quint32(key.size())
+            && std::memcmp(payload, key.data(), size_t(key.size())) == 0) {
             lookup.slot = i;
             lookup.entry = KeyIndex::slotOffset(slot);
             return lookup;
@@ -478,11 +482,12 @@ void Pool::compactIndexLocked()
         if (!KeyIndex::isEntry(slot)) {
             continue;
         }
-        const Entry *entry = nullptr;
-        if (!entryAt(KeyIndex::slotOffset(slot), &entry)) {
+        Entry entry;
+        const char *payload = nullptr;
+        if (!entryAt(KeyIndex::slotOffset(slot), &entry, &payload)) {
             continue;
         }
-        quint32 j = to.firstSlotFor(entry->hash);
+        quint32 j = to.firstSlotFor(entry.hash);
         while (to.at(j).load(std::memory_order_relaxed) != KeyIndex::Empty) {
             j = to.nextSlot(j);
         }
@@ -509,13 +514,13 @@ std::optional<EncodedValue> Pool::get(QByteArrayView key, PoolError *error) cons
         const quint32 active = m_header->activeIndex.load(std::memory_order_acquire) & 1;
         const KeyIndex index(m_memory, m_header, active);
         const Lookup result = findLocked(index, key, hash);
-        *found = result.entry != 0;
+        Entry entry;
+        const char *payload = nullptr;
+        *found = result.entry != 0 && entryAt(result.entry, &entry, &payload);
         if (*found) {
-            const auto *entry = reinterpret_cast<const Entry *>(m_memory + result.entry + sizeof(BlockHeader));
-            *expiresMs = entry->expiresMs;
-            out->encoding = entry->encoding;
-            out->bytes = QByteArray(reinterpret_cast<const char *>(entry + 1) + entry->keyLength,
-                                    entry->valueLength);
+            *expiresMs = entry.expiresMs;
+            out->encoding = entry.encoding;
+            out->bytes = QByteArray(payload + entry.keyLength, entry.valueLength);
         }
     };
 
@@ -586,10 +591,11 @@ std::optional<QList<QByteArray>> Pool::keys(PoolError *error) const
         const KeyIndex index(m_memory, m_header, m_header->activeIndex.load(std::memory_order_acquire));
         for (quint32 i = 0; i < index.capacity(); ++i) {
             const quint64 slot = index.at(i).load(std::memory_order_acquire);
-            const Entry *entry = nullptr;
-            if (KeyIndex::isEntry(slot) && entryAt(KeyIndex::slotOffset(slot), &entry)
-                && (entry->expiresMs == 0 || now < entry->expiresMs)) {
-                result.append(QByteArray(reinterpret_cast<const char *>(entry + 1), entry->keyLength));
+            Entry entry;
+            const char *payload = nullptr;
+            if (KeyIndex::isEntry(slot) && entryAt(KeyIndex::slotOffset(slot), &entry, &payload)
+                && (entry.expiresMs == 0 || now < entry.expiresMs)) {
+                result.append(QByteArray(payload, entry.keyLength));
             }
         }
         return result;
@@ -645,12 +651,13 @@ int Pool::removeExpiredLocked()
     int removed = 0;
     for (quint32 i = 0; i < index.capacity(); ++i) {
         const quint64 slot = index.at(i).load(std::memory_order_relaxed);
-        const Entry *entry = nullptr;
-        if (!KeyIndex::isEntry(slot) || !entryAt(KeyIndex::slotOffset(slot), &entry)
-            || entry->expiresMs == 0 || now < entry->expiresMs) {
+        Entry entry;
+        const char *payload = nullptr;
+        if (!KeyIndex::isEntry(slot) || !entryAt(KeyIndex::slotOffset(slot), &entry, &payload)
+            || entry.expiresMs == 0 || now < entry.expiresMs) {
             continue;
         }
-        const QByteArray key(reinterpret_cast<const char *>(entry + 1), entry->keyLength);
+        const QByteArray key(payload, entry.keyLength);
         retractLocked(index, i, KeyIndex::slotOffset(slot));
         m_log->append(RecordValueRemoved, key, {}, 0, m_pid);
         ++removed;
@@ -706,15 +713,17 @@ void Pool::recoverLocked()
             continue;
         }
         const quint64 offset = KeyIndex::slotOffset(slot);
-        const Entry *entry = nullptr;
-        if (!allocator.isAllocatedBlock(offset) || !entryAt(offset, &entry)) {
+        Entry entry;
+        const char *payload = nullptr;
+        if (!allocator.isAllocatedBlock(offset) || !entryAt(offset, &entry, &payload)
+            || entry.hash != KeyIndex::hashKey(QByteArrayView(payload, entry.keyLength))) {
             qCCritical(lcPool, "pool %s: index slot %u references a damaged entry; dropping it",
                        qPrintable(m_name), i);
             index.at(i).store(KeyIndex::Tombstone, std::memory_order_relaxed);
             ++tombstones;
             continue;
         }
-        ttlEntries += entry->expiresMs != 0;
+        ttlEntries += entry.expiresMs != 0;
         live.emplace_back(offset, i);
     }
     std::sort(live.begin(), live.end());

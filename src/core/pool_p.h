@@ -92,8 +92,9 @@ private:
     void compactIndexLocked();
     int removeExpiredLocked();
     void retractLocked(const KeyIndex &index, quint32 slot, quint64 entry);
-    // Validates the entry block at offset; on success *entry points into the segment.
-    bool entryAt(quint64 offset, const layout::Entry **entry) const;
+    // Copies and validates the entry header of the block at offset; *payload then points at
+    // its key, followed by the value.
+    bool entryAt(quint64 offset, layout::Entry *entry, const char **payload) const;
     QString fullMessage(quint64 needed) const;
 
     QString m_name;
