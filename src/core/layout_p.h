@@ -104,6 +104,11 @@ static_assert(sizeof(Header) <= HeaderSize);
 
 enum SlotState : quint32 { SlotFree = 0, SlotActive = 1 };
 
+enum ListenFlag : quint32 {
+    ListenChanges = 1u << 0, // value changed, removed, cleared
+    ListenEvents = 1u << 1,  // events whose name passes the slot's eventFilter
+};
+
 // One per open SharedMemoryPool object, in any process.
 struct ProcessSlot
 {
@@ -111,12 +116,14 @@ struct ProcessSlot
     quint32 pid;
     quint64 startTime;              // clock ticks since boot; detects pid reuse
     std::atomic<qint64> heartbeatMs;
-    std::atomic<quint32> listening; // nonzero when the owner wants change wake-ups
+    std::atomic<quint32> listening; // ListenFlag bits: which records wake the owner
     std::atomic<quint32> waiting;   // set by the owner before it sleeps, cleared by the waker
     char doorbell[40];              // abstract Unix socket name, NUL-padded
     char processName[64];
     qint64 attachedMs;
-    quint64 reserved[10];
+    // One bit per subscribed event name (bit = name hash % 64); all bits for "every event".
+    std::atomic<quint64> eventFilter;
+    quint64 reserved[9];
 };
 
 constexpr quint32 ProcessSlotSize = 256;

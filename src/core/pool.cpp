@@ -372,6 +372,39 @@ bool Pool::set(QByteArrayView key, const EncodedValue &value, qint64 expiresMs, 
     return true;
 }
 
+bool Pool::publishEvent(QByteArrayView name, const EncodedValue &value, qint64 expiresMs,
+                        PoolError *error)
+{
+    if (name.isEmpty() || name.size() > MaxKeyBytes) {
+        return error->set(Error::InvalidKey, QStringLiteral("event name is empty or longer than "
+                                                            "%1 bytes of UTF-8")
+                                                     .arg(MaxKeyBytes));
+    }
+    if (!m_header) {
+        return error->set(Error::NotAttached, QStringLiteral("pool '%1' is not attached").arg(m_name));
+    }
+    const qint64 limit = maxValueSize(name.size());
+    if (value.bytes.size() > limit) {
+        return error->set(Error::ValueTooLarge,
+                          QStringLiteral("value of event '%1' is %2 bytes encoded; the maximum in "
+                                         "pool '%3' is %4 bytes")
+                                  .arg(QString::fromUtf8(name))
+                                  .arg(value.bytes.size())
+                                  .arg(m_name)
+                                  .arg(limit));
+    }
+
+    WriteLock guard(this, error);
+    if (!guard.isLocked()) {
+        return false;
+    }
+    if (expiresMs != 0 && !insertLocked(name, value, expiresMs, error)) {
+        return false;
+    }
+    m_log->append(RecordEvent, name, value.bytes, value.encoding, m_pid);
+    return true;
+}
+
 bool Pool::insertLocked(QByteArrayView key, const EncodedValue &value, qint64 expiresMs,
                         PoolError *error)
 {

@@ -3,6 +3,7 @@
 
 #include "clock_p.h"
 #include "doorbell_p.h"
+#include "keyindex_p.h"
 
 #include <QCoreApplication>
 #include <QFileInfo>
@@ -98,7 +99,12 @@ void ProcessTable::withdrawWaiting(quint32 index)
     }
 }
 
-void ProcessTable::wakeWaiting()
+quint64 ProcessTable::eventFilterBit(QByteArrayView name)
+{
+    return quint64(1) << (KeyIndex::hashKey(name) % 64);
+}
+
+void ProcessTable::wakeWaiting(quint32 listenFlag, quint64 eventBit)
 {
     // Pairs with the listener, which sets waiting and then checks the log head: either the
     // listener sees the new head, or this scan sees its waiting flag.
@@ -108,7 +114,9 @@ void ProcessTable::wakeWaiting()
     }
     for (quint32 i = 0; i < m_count; ++i) {
         ProcessSlot *s = slot(i);
-        if (s->waiting.load(std::memory_order_relaxed) == 0) {
+        if (s->waiting.load(std::memory_order_relaxed) == 0
+            || (s->listening.load(std::memory_order_relaxed) & listenFlag) == 0
+            || (eventBit != 0 && (s->eventFilter.load(std::memory_order_relaxed) & eventBit) == 0)) {
             continue;
         }
         if (s->waiting.exchange(0, std::memory_order_seq_cst) == 1) {

@@ -32,8 +32,10 @@ public:
     // Listener side of the wake-up protocol: announce sleep, or withdraw the announcement.
     void announceWaiting(quint32 index);
     void withdrawWaiting(quint32 index);
-    // Writer side: rings the doorbell of every listener that announced sleep.
-    void wakeWaiting();
+    // Writer side: rings the doorbell of every sleeping listener that wants the record. For
+    // an event, eventBit is eventFilterBit() of its name; for a value change it is 0.
+    void wakeWaiting(quint32 listenFlag = layout::ListenChanges, quint64 eventBit = 0);
+    static quint64 eventFilterBit(QByteArrayView name);
 
 private:
     uchar *m_table;

@@ -2,6 +2,7 @@
 #include "sharedmemorypool.h"
 
 #include "doorbell_p.h"
+#include "notifier_p.h"
 #include "logging_p.h"
 #include "pool_p.h"
 #include "runtimedir_p.h"
@@ -12,15 +13,12 @@
 #include <QMutex>
 #include <QPointer>
 #include <QThread>
-#include <QSocketNotifier>
 #include <QTimer>
 
 namespace mvent {
 
 namespace {
 
-// Records delivered per event-loop turn, so a flood of changes cannot freeze the receiver.
-constexpr int DeliveryBatch = 4096;
 constexpr int MaintenanceIntervalMs = 1000;
 
 } // namespace
@@ -39,8 +37,7 @@ public:
     bool open();
     void close();
     void startListening();
-    void onDoorbell();
-    void deliverChanges();
+    void onRecord(const LogRecord &record);
     void onMaintenance();
     void handleDestroyed();
 
@@ -52,11 +49,9 @@ public:
     SharedMemoryPool::Options options;
     std::unique_ptr<Pool> pool;
     Doorbell doorbell;
-    QSocketNotifier *notifier = nullptr;
+    std::unique_ptr<Notifier> notifier;
     QTimer *maintenance = nullptr;
-    EventLog::Cursor cursor;
     bool listening = false;
-    bool deliveryQueued = false;
     int maintenanceTicks = 0;
 
     mutable QMutex errorMutex;
@@ -99,8 +94,12 @@ bool SharedMemoryPoolPrivate::open()
         doorbell.close();
         return fail(failure);
     }
-    notifier = new QSocketNotifier(doorbell.fileDescriptor(), QSocketNotifier::Read, q);
-    QObject::connect(notifier, &QSocketNotifier::activated, q, [this] { onDoorbell(); });
+    Notifier::Callbacks callbacks;
+    callbacks.record = [this](const LogRecord &record) { onRecord(record); };
+    callbacks.missed = [this](quint64 count) { Q_EMIT q->changesMissed(count); };
+    callbacks.destroyed = [this] { handleDestroyed(); };
+    notifier = std::make_unique<Notifier>(pool.get(), &doorbell, Notifier::EventLoopMode,
+                                          std::move(callbacks));
     maintenance = new QTimer(q);
     maintenance->setInterval(MaintenanceIntervalMs);
     QObject::connect(maintenance, &QTimer::timeout, q, [this] { onMaintenance(); });
@@ -117,8 +116,7 @@ bool SharedMemoryPoolPrivate::open()
 void SharedMemoryPoolPrivate::close()
 {
     const bool wasOpen = pool != nullptr;
-    delete notifier;
-    notifier = nullptr;
+    notifier.reset();
     delete maintenance;
     maintenance = nullptr;
     pool.reset();
@@ -137,95 +135,39 @@ void SharedMemoryPoolPrivate::startListening()
     if (!pool) {
         return; // open() starts listening once attached
     }
-    cursor = pool->log()->endCursor();
-    pool->processes()->slot(quint32(pool->slotIndex()))->listening.store(1, std::memory_order_release);
-    onDoorbell();
+    pool->processes()->slot(quint32(pool->slotIndex()))->listening.fetch_or(
+            layout::ListenChanges, std::memory_order_release);
+    notifier->start();
 }
 
-void SharedMemoryPoolPrivate::onDoorbell()
+void SharedMemoryPoolPrivate::onRecord(const LogRecord &record)
 {
-    if (!pool) {
-        return;
-    }
-    doorbell.drain();
-    if (pool->isDestroyed()) {
-        handleDestroyed();
-        return;
-    }
-    if (!listening) {
-        return;
-    }
-    const quint32 slot = quint32(pool->slotIndex());
-    pool->processes()->withdrawWaiting(slot);
-    deliverChanges();
-}
-
-void SharedMemoryPoolPrivate::deliverChanges()
-{
-    // Slots connected to the signals may detach or delete the pool; QPointer-like guard.
-    QPointer<SharedMemoryPool> guard(q);
-    for (;;) {
-        int delivered = 0;
-        LogRecord record;
-        quint64 missed = 0;
-        while (pool && delivered < DeliveryBatch
-               && pool->log()->read(&cursor, &record, &missed) == EventLog::Record) {
-            if (missed) {
-                Q_EMIT q->changesMissed(missed);
-            }
-            ++delivered;
-            const QString key = QString::fromUtf8(record.name);
-            switch (record.kind) {
-            case RecordValueChanged:
-                Q_EMIT q->valueChanged(key, ValueCodec::decode(record.value, record.encoding));
-                break;
-            case RecordValueRemoved:
-                Q_EMIT q->valueRemoved(key);
-                break;
-            case RecordCleared:
-                Q_EMIT q->cleared();
-                break;
-            default:
-                break;
-            }
-            if (!guard) {
-                return;
-            }
-        }
-        if (missed && guard) {
-            Q_EMIT q->changesMissed(missed);
-        }
-        if (!guard || !pool || !listening) {
-            return;
-        }
-        if (delivered == DeliveryBatch) {
-            if (!deliveryQueued) {
-                deliveryQueued = true;
-                QMetaObject::invokeMethod(q, [this] {
-                    deliveryQueued = false;
-                    deliverChanges();
-                }, Qt::QueuedConnection);
-            }
-            return;
-        }
-        // Announce sleep, then look once more: a writer that appended before seeing the
-        // announcement is caught here, one that appends after it rings the doorbell.
-        const quint32 slot = quint32(pool->slotIndex());
-        pool->processes()->announceWaiting(slot);
-        if (pool->log()->headPosition() == cursor.position) {
-            return;
-        }
-        pool->processes()->withdrawWaiting(slot);
+    switch (record.kind) {
+    case RecordValueChanged:
+        Q_EMIT q->valueChanged(QString::fromUtf8(record.name),
+                               ValueCodec::decode(record.value, record.encoding));
+        break;
+    case RecordValueRemoved:
+        Q_EMIT q->valueRemoved(QString::fromUtf8(record.name));
+        break;
+    case RecordCleared:
+        Q_EMIT q->cleared();
+        break;
+    default:
+        break;
     }
 }
 
 void SharedMemoryPoolPrivate::handleDestroyed()
 {
     qCInfo(lcPool, "pool %s was destroyed by another process", qPrintable(name));
-    close();
-    fail({SharedMemoryPool::PoolDestroyed, QStringLiteral("pool '%1' was destroyed").arg(name)});
-    Q_EMIT q->poolDestroyed();
-    Q_EMIT q->errorOccurred(SharedMemoryPool::PoolDestroyed);
+    // Closing deletes the notifier that is calling us; finish on the next event-loop turn.
+    QMetaObject::invokeMethod(q, [this] {
+        close();
+        fail({SharedMemoryPool::PoolDestroyed, QStringLiteral("pool '%1' was destroyed").arg(name)});
+        Q_EMIT q->poolDestroyed();
+        Q_EMIT q->errorOccurred(SharedMemoryPool::PoolDestroyed);
+    }, Qt::QueuedConnection);
 }
 
 void SharedMemoryPoolPrivate::onMaintenance()
@@ -240,16 +182,17 @@ void SharedMemoryPoolPrivate::onMaintenance()
     pool->heartbeat();
     if (pool->hasExpiringEntries()) {
         PoolError ignored;
-        pool->removeExpired(&ignored);
+        if (pool->removeExpired(&ignored) > 0) {
+            pool->processes()->wakeWaiting();
+        }
     }
     if (++maintenanceTicks % 5 == 0) {
         pool->reclaimDeadSlots();
     }
     // A writer killed between appending and ringing leaves a change without a wake-up; this
     // tick delivers it at most one interval late.
-    if (listening && pool->log()->headPosition() != cursor.position) {
-        pool->processes()->withdrawWaiting(quint32(pool->slotIndex()));
-        deliverChanges();
+    if (listening) {
+        notifier->deliverPending();
     }
 }
 
@@ -291,8 +234,8 @@ SharedMemoryPool::SharedMemoryPool(const QString &name, const Options &options, 
 
 SharedMemoryPool::~SharedMemoryPool()
 {
-    d->notifier = nullptr; // children are deleted by QObject after this body
-    d->maintenance = nullptr;
+    d->notifier.reset();
+    d->maintenance = nullptr; // a child, deleted by QObject after this body
     d->pool.reset();
 }
 

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+#include "notifier_p.h"
+
+#include "clock_p.h"
+#include "logging_p.h"
+#include "pool_p.h"
+
+#include <QPointer>
+#include <QSocketNotifier>
+
+#include <poll.h>
+
+namespace mvent {
+
+namespace {
+
+// Records delivered per event-loop turn, so a flood cannot starve the receiver's other work.
+constexpr int EventLoopBatch = 4096;
+// Bound of every sleep in ThreadMode; stop() and a lost pool are noticed within it.
+constexpr int PollTimeoutMs = 1000;
+
+inline void cpuRelax()
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+} // namespace
+
+Notifier::Notifier(Pool *pool, Doorbell *doorbell, Mode mode, Callbacks callbacks)
+    : m_pool(pool)
+    , m_doorbell(doorbell)
+    , m_mode(mode)
+    , m_callbacks(std::move(callbacks))
+{
+}
+
+Notifier::~Notifier()
+{
+    stop();
+}
+
+void Notifier::start()
+{
+    if (m_running) {
+        return;
+    }
+    m_running = true;
+    m_stopping.store(false);
+    m_cursor = m_pool->log()->endCursor();
+    if (m_mode == ThreadMode) {
+        m_thread = std::thread([this] { threadMain(); });
+        return;
+    }
+    m_context = new QObject;
+    m_socketNotifier = new QSocketNotifier(m_doorbell->fileDescriptor(), QSocketNotifier::Read,
+                                           m_context);
+    QObject::connect(m_socketNotifier, &QSocketNotifier::activated, m_context,
+                     [this] { onActivated(); });
+    onActivated();
+}
+
+void Notifier::stop()
+{
+    if (!m_running) {
+        return;
+    }
+    m_running = false;
+    m_stopping.store(true);
+    if (m_thread.joinable()) {
+        Doorbell::ring(m_doorbell->name().constData(), int(m_doorbell->name().size()));
+        m_thread.join();
+    }
+    delete m_context; // also deletes the socket notifier and any queued continuation
+    m_context = nullptr;
+    m_socketNotifier = nullptr;
+    m_continuationQueued = false;
+    m_pool->processes()->withdrawWaiting(quint32(m_pool->slotIndex()));
+}
+
+int Notifier::drain(int limit)
+{
+    int delivered = 0;
+    LogRecord record;
+    quint64 missed = 0;
+    while (delivered < limit && !m_stopping.load(std::memory_order_relaxed)) {
+        const EventLog::ReadResult result = m_pool->log()->read(&m_cursor, &record, &missed);
+        if (missed && m_callbacks.missed) {
+            m_callbacks.missed(missed);
+        }
+        if (result != EventLog::Record) {
+            break;
+        }
+        ++delivered;
+        if (m_callbacks.record) {
+            m_callbacks.record(record);
+        }
+    }
+    return delivered;
+}
+
+void Notifier::deliverPending()
+{
+    if (m_running && m_mode == EventLoopMode && m_pool->log()->headPosition() != m_cursor.position) {
+        m_pool->processes()->withdrawWaiting(quint32(m_pool->slotIndex()));
+        onActivated();
+    }
+}
+
+void Notifier::onActivated()
+{
+    const quint32 slot = quint32(m_pool->slotIndex());
+    m_doorbell->drain();
+    if (m_pool->isDestroyed()) {
+        if (m_callbacks.destroyed) {
+            m_callbacks.destroyed(); // may delete this notifier
+        }
+        return;
+    }
+    // A callback may stop or delete this notifier; its context object tracks that.
+    const QPointer<QObject> alive(m_context);
+    for (;;) {
+        const int delivered = drain(EventLoopBatch);
+        if (!alive || !m_running) {
+            return;
+        }
+        if (delivered == EventLoopBatch) {
+            if (!m_continuationQueued) {
+                m_continuationQueued = true;
+                QMetaObject::invokeMethod(m_context, [this] {
+                    m_continuationQueued = false;
+                    onActivated();
+                }, Qt::QueuedConnection);
+            }
+            return;
+        }
+        // Announce sleep, then look once more: a writer that appended before it saw the
+        // announcement is caught by this check, one that appends after it rings the doorbell.
+        m_pool->processes()->announceWaiting(slot);
+        if (m_pool->log()->headPosition() == m_cursor.position) {
+            return;
+        }
+        m_pool->processes()->withdrawWaiting(slot);
+    }
+}
+
+void Notifier::threadMain()
+{
+    const quint32 slot = quint32(m_pool->slotIndex());
+    EventLog *log = m_pool->log();
+    qint64 spinBudgetNs = m_maxSpinNs;
+    pollfd descriptor{m_doorbell->fileDescriptor(), POLLIN, 0};
+
+    while (!m_stopping.load(std::memory_order_relaxed)) {
+        if (m_pool->isDestroyed()) {
+            if (m_callbacks.destroyed) {
+                m_callbacks.destroyed();
+            }
+            return;
+        }
+        drain(INT_MAX);
+
+        // Spin first: a busy channel delivers without a kernel wake-up. The budget halves
+        // after each spin that found nothing, so an idle subscriber soon stops spinning.
+        bool found = false;
+        if (spinBudgetNs > 0) {
+            const qint64 deadline = monotonicNs() + spinBudgetNs;
+            int iterations = 0;
+            while (!m_stopping.load(std::memory_order_relaxed)) {
+                if (log->headPosition() != m_cursor.position) {
+                    found = true;
+                    break;
+                }
+                cpuRelax();
+                if (++iterations % 64 == 0 && monotonicNs() >= deadline) {
+                    break;
+                }
+            }
+            spinBudgetNs = found ? m_maxSpinNs : spinBudgetNs / 2;
+            if (spinBudgetNs < 1000) {
+                spinBudgetNs = 0;
+            }
+        }
+        if (found) {
+            continue;
+        }
+
+        m_pool->processes()->announceWaiting(slot);
+        if (log->headPosition() != m_cursor.position) {
+            m_pool->processes()->withdrawWaiting(slot);
+            continue;
+        }
+        const int ready = ::poll(&descriptor, 1, PollTimeoutMs);
+        m_pool->processes()->withdrawWaiting(slot);
+        if (ready > 0) {
+            m_doorbell->drain();
+            // Woken by a writer: traffic is likely to continue, so spin again next time.
+            spinBudgetNs = m_maxSpinNs;
+        }
+    }
+}
+
+} // namespace mvent

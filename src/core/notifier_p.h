@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "doorbell_p.h"
+#include "eventlog_p.h"
+#include "mvent_core_export.h"
+
+#include <QObject>
+
+#include <atomic>
+#include <functional>
+#include <thread>
+
+class QSocketNotifier;
+
+namespace mvent {
+
+class Pool;
+
+/*
+    Follows the change and event log of a pool on behalf of one process slot and hands every
+    new record to a callback, in log order, exactly once.
+
+    The log head, not the wake-up, is the truth: after draining, the notifier announces that
+    it sleeps and checks the head once more, and writers ring its doorbell only when they see
+    the announcement. So a batch of records costs one wake-up, and a record appended by a
+    process that exits at once is still read, because its datagram stays queued.
+
+    EventLoopMode watches the doorbell with a QSocketNotifier on the creating thread, so the
+    callback runs there after a single wake-up. ThreadMode runs a thread of its own that spins
+    for a bounded, adaptive time before it sleeps in poll(), and calls the callback on that
+    thread. Every sleep is bounded, so stop() returns within one poll interval at most.
+*/
+class MVENT_CORE_EXPORT Notifier
+{
+public:
+    enum Mode { EventLoopMode, ThreadMode };
+
+    struct Callbacks
+    {
+        std::function<void(const LogRecord &record)> record;
+        std::function<void(quint64 count)> missed;   // records overwritten before being read
+        std::function<void()> destroyed;             // the pool was destroyed
+    };
+
+    // pool must outlive the notifier; the notifier owns the doorbell of pool's slot.
+    Notifier(Pool *pool, Doorbell *doorbell, Mode mode, Callbacks callbacks);
+    ~Notifier();
+    Q_DISABLE_COPY_MOVE(Notifier)
+
+    // Starts at the current end of the log: records appended later are delivered.
+    void start();
+    void stop();
+    // Delivers what is pending now; for the maintenance tick of EventLoopMode.
+    void deliverPending();
+
+    // Upper bound of the spin before sleeping in ThreadMode, in microseconds; 0 disables it.
+    void setMaxSpinMicroseconds(int microseconds) { m_maxSpinNs = qint64(microseconds) * 1000; }
+
+private:
+    // Returns the number of records delivered, stopping early after limit records.
+    int drain(int limit);
+    void onActivated();
+    void threadMain();
+
+    Pool *m_pool;
+    Doorbell *m_doorbell;
+    Mode m_mode;
+    Callbacks m_callbacks;
+    EventLog::Cursor m_cursor;
+    QSocketNotifier *m_socketNotifier = nullptr;
+    QObject *m_context = nullptr;
+    std::thread m_thread;
+    std::atomic<bool> m_stopping = false;
+    bool m_running = false;
+    bool m_continuationQueued = false;
+    qint64 m_maxSpinNs = 50000;
+};
+
+} // namespace mvent
