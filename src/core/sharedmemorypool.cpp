@@ -2,6 +2,7 @@
 #include "sharedmemorypool.h"
 
 #include "doorbell_p.h"
+#include "errorstate_p.h"
 #include "notifier_p.h"
 #include "logging_p.h"
 #include "pool_p.h"
@@ -41,8 +42,8 @@ public:
     void onMaintenance();
     void handleDestroyed();
 
-    bool fail(const PoolError &failure) const;
-    void succeed() const;
+    bool fail(const PoolError &failure) const { return errors.fail(failure); }
+    void succeed() const { errors.succeed(); }
 
     SharedMemoryPool *q;
     QString name;
@@ -54,31 +55,8 @@ public:
     bool listening = false;
     int maintenanceTicks = 0;
 
-    mutable QMutex errorMutex;
-    mutable std::atomic<bool> hasError = false;
-    mutable SharedMemoryPool::Error error = SharedMemoryPool::NoError;
-    mutable QString errorString;
+    ErrorState errors;
 };
-
-bool SharedMemoryPoolPrivate::fail(const PoolError &failure) const
-{
-    QMutexLocker locker(&errorMutex);
-    error = failure.code;
-    errorString = failure.message;
-    hasError.store(true, std::memory_order_relaxed);
-    return false;
-}
-
-void SharedMemoryPoolPrivate::succeed() const
-{
-    // Checked first so that the hot path writes nothing shared.
-    if (hasError.load(std::memory_order_relaxed)) {
-        QMutexLocker locker(&errorMutex);
-        error = SharedMemoryPool::NoError;
-        errorString.clear();
-        hasError.store(false, std::memory_order_relaxed);
-    }
-}
 
 bool SharedMemoryPoolPrivate::open()
 {
@@ -422,14 +400,12 @@ qint64 SharedMemoryPool::maxValueSize() const
 
 SharedMemoryPool::Error SharedMemoryPool::error() const
 {
-    QMutexLocker locker(&d->errorMutex);
-    return d->error;
+    return d->errors.error();
 }
 
 QString SharedMemoryPool::errorString() const
 {
-    QMutexLocker locker(&d->errorMutex);
-    return d->errorString;
+    return d->errors.errorString();
 }
 
 QString SharedMemoryPool::runtimeDirectory()

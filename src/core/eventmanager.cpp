@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: MIT
+#include "eventmanager.h"
+
+#include "clock_p.h"
+#include "doorbell_p.h"
+#include "errorstate_p.h"
+#include "logging_p.h"
+#include "notifier_p.h"
+#include "pool_p.h"
+
+#include <QMutex>
+#include <QSet>
+#include <QTimer>
+
+namespace mvent {
+
+namespace {
+constexpr int MaintenanceIntervalMs = 1000;
+} // namespace
+
+class EventManagerPrivate
+{
+public:
+    EventManagerPrivate(EventManager *owner, const QString &name, const EventManager::Options &opts)
+        : q(owner)
+        , poolName(name)
+        , options(opts)
+    {
+    }
+
+    bool open();
+    void close();
+    void updateFilter();
+    void onRecord(const LogRecord &record);
+    bool fail(const PoolError &failure) const { return errors.fail(failure); }
+    void succeed() const { errors.succeed(); }
+
+    EventManager *q;
+    QString poolName;
+    EventManager::Options options;
+    std::unique_ptr<Pool> pool;
+    Doorbell doorbell;
+    std::unique_ptr<Notifier> notifier;
+    QTimer *maintenance = nullptr;
+
+    // Read on the delivery thread, changed on the manager's thread.
+    mutable QMutex subscriptionMutex;
+    QSet<QByteArray> names;
+    bool all = false;
+    std::shared_ptr<const EventManager::RecordHandler> handler;
+
+    std::atomic<quint64> received = 0;
+    std::atomic<quint64> published = 0;
+    std::atomic<quint64> missed = 0;
+
+    ErrorState errors;
+};
+
+bool EventManagerPrivate::open()
+{
+    QString message;
+    if (!doorbell.open(&message)) {
+        return fail({SharedMemoryPool::ResourceError, message});
+    }
+    pool = std::make_unique<Pool>(poolName, options.pool);
+    PoolError failure;
+    if (!pool->open(doorbell.name(), &failure)) {
+        pool.reset();
+        doorbell.close();
+        return fail(failure);
+    }
+
+    Notifier::Callbacks callbacks;
+    callbacks.record = [this](const LogRecord &record) { onRecord(record); };
+    callbacks.missed = [this](quint64 count) {
+        missed.fetch_add(count, std::memory_order_relaxed);
+        qCWarning(lcEvent, "pool %s: %llu events were overwritten before this process read them",
+                  qPrintable(poolName), count);
+        Q_EMIT q->eventsMissed(count);
+    };
+    callbacks.destroyed = [this] {
+        QMetaObject::invokeMethod(q, [this] {
+            close();
+            fail({SharedMemoryPool::PoolDestroyed,
+                  QStringLiteral("pool '%1' was destroyed").arg(poolName)});
+            Q_EMIT q->poolDestroyed();
+            Q_EMIT q->errorOccurred(SharedMemoryPool::PoolDestroyed);
+        }, Qt::QueuedConnection);
+    };
+    const Notifier::Mode mode = options.delivery == EventManager::DirectDelivery
+            ? Notifier::ThreadMode
+            : Notifier::EventLoopMode;
+    notifier = std::make_unique<Notifier>(pool.get(), &doorbell, mode, std::move(callbacks));
+    notifier->setMaxSpinMicroseconds(options.maxSpinMicroseconds);
+    updateFilter();
+    notifier->start();
+
+    maintenance = new QTimer(q);
+    maintenance->setInterval(MaintenanceIntervalMs);
+    QObject::connect(maintenance, &QTimer::timeout, q, [this] {
+        if (!pool) {
+            return;
+        }
+        pool->heartbeat();
+        notifier->deliverPending();
+    });
+    maintenance->start();
+    succeed();
+    return true;
+}
+
+void EventManagerPrivate::close()
+{
+    const bool wasOpen = pool != nullptr;
+    notifier.reset();
+    delete maintenance;
+    maintenance = nullptr;
+    pool.reset();
+    doorbell.close();
+    if (wasOpen) {
+        Q_EMIT q->attachedChanged(false);
+    }
+}
+
+void EventManagerPrivate::updateFilter()
+{
+    if (!pool) {
+        return;
+    }
+    quint64 filter = 0;
+    {
+        QMutexLocker locker(&subscriptionMutex);
+        if (all) {
+            filter = ~quint64(0);
+        } else {
+            for (const QByteArray &name : std::as_const(names)) {
+                filter |= ProcessTable::eventFilterBit(name);
+            }
+        }
+    }
+    layout::ProcessSlot *slot = pool->processes()->slot(quint32(pool->slotIndex()));
+    slot->eventFilter.store(filter, std::memory_order_release);
+    if (filter) {
+        slot->listening.fetch_or(layout::ListenEvents, std::memory_order_release);
+    }
+}
+
+void EventManagerPrivate::onRecord(const LogRecord &record)
+{
+    if (record.kind != RecordEvent) {
+        return;
+    }
+    std::shared_ptr<const EventManager::RecordHandler> currentHandler;
+    {
+        QMutexLocker locker(&subscriptionMutex);
+        if (!all && !names.contains(record.name)) {
+            return;
+        }
+        currentHandler = handler;
+    }
+    received.fetch_add(1, std::memory_order_relaxed);
+    const QString name = QString::fromUtf8(record.name);
+    const QVariant value = ValueCodec::decode(record.value, record.encoding);
+    if (currentHandler && *currentHandler) {
+        (*currentHandler)(name, value, {record.sequence, record.timeNs, record.pid});
+    }
+    Q_EMIT q->eventReceived(name, value);
+}
+
+EventManager::EventManager(const QString &poolName, QObject *parent)
+    : EventManager(poolName, Options(), parent)
+{
+}
+
+EventManager::EventManager(const QString &poolName, const Options &options, QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<EventManagerPrivate>(this, poolName, options))
+{
+    d->open();
+}
+
+EventManager::~EventManager()
+{
+    d->notifier.reset(); // joins the notifier thread before anything it uses goes away
+    d->maintenance = nullptr;
+    d->pool.reset();
+}
+
+QString EventManager::poolName() const
+{
+    return d->poolName;
+}
+
+bool EventManager::isAttached() const
+{
+    return d->pool != nullptr;
+}
+
+EventManager::Options EventManager::options() const
+{
+    return d->options;
+}
+
+bool EventManager::publish(const QString &name, const QVariant &value, qint64 ttlMs)
+{
+    if (ttlMs < 0) {
+        return d->fail({SharedMemoryPool::InvalidOptions,
+                        QStringLiteral("TTL %1 ms for event '%2' is negative; use 0 for none")
+                                .arg(ttlMs)
+                                .arg(name)});
+    }
+    if (!d->pool) {
+        return d->fail({SharedMemoryPool::NotAttached,
+                        QStringLiteral("pool '%1' is not attached").arg(d->poolName)});
+    }
+    QString message;
+    const std::optional<EncodedValue> encoded = ValueCodec::encode(value, &message);
+    if (!encoded) {
+        return d->fail({SharedMemoryPool::UnsupportedType,
+                        QStringLiteral("cannot publish event '%1': %2").arg(name, message)});
+    }
+    const QByteArray utf8 = name.toUtf8();
+    PoolError failure;
+    const qint64 expiresMs = ttlMs > 0 ? wallClockMs() + ttlMs : 0;
+    if (!d->pool->publishEvent(utf8, *encoded, expiresMs, &failure)) {
+        return d->fail(failure);
+    }
+    d->pool->processes()->wakeWaiting(layout::ListenEvents, ProcessTable::eventFilterBit(utf8));
+    d->published.fetch_add(1, std::memory_order_relaxed);
+    d->succeed();
+    return true;
+}
+
+QVariant EventManager::lastValue(const QString &name, const QVariant &defaultValue) const
+{
+    if (!d->pool) {
+        return defaultValue;
+    }
+    PoolError failure;
+    const std::optional<EncodedValue> stored = d->pool->get(name.toUtf8(), &failure);
+    return stored ? ValueCodec::decode(stored->bytes, stored->encoding) : defaultValue;
+}
+
+void EventManager::subscribe(const QString &name)
+{
+    {
+        QMutexLocker locker(&d->subscriptionMutex);
+        d->names.insert(name.toUtf8());
+    }
+    d->updateFilter();
+}
+
+void EventManager::unsubscribe(const QString &name)
+{
+    {
+        QMutexLocker locker(&d->subscriptionMutex);
+        d->names.remove(name.toUtf8());
+    }
+    d->updateFilter();
+}
+
+void EventManager::subscribeAll()
+{
+    {
+        QMutexLocker locker(&d->subscriptionMutex);
+        d->all = true;
+    }
+    d->updateFilter();
+}
+
+QStringList EventManager::subscriptions() const
+{
+    QMutexLocker locker(&d->subscriptionMutex);
+    QStringList result;
+    for (const QByteArray &name : std::as_const(d->names)) {
+        result.append(QString::fromUtf8(name));
+    }
+    return result;
+}
+
+void EventManager::setRecordHandler(RecordHandler handler)
+{
+    QMutexLocker locker(&d->subscriptionMutex);
+    d->handler = std::make_shared<const RecordHandler>(std::move(handler));
+}
+
+quint64 EventManager::receivedCount() const
+{
+    return d->received.load(std::memory_order_relaxed);
+}
+
+quint64 EventManager::publishedCount() const
+{
+    return d->published.load(std::memory_order_relaxed);
+}
+
+quint64 EventManager::missedCount() const
+{
+    return d->missed.load(std::memory_order_relaxed);
+}
+
+void EventManager::cleanup()
+{
+    d->close();
+    QMutexLocker locker(&d->subscriptionMutex);
+    d->names.clear();
+    d->all = false;
+}
+
+SharedMemoryPool::Error EventManager::error() const
+{
+    return d->errors.error();
+}
+
+QString EventManager::errorString() const
+{
+    return d->errors.errorString();
+}
+
+} // namespace mvent

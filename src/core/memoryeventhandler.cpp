@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: MIT
+#include "memoryeventhandler.h"
+
+#include "logging_p.h"
+
+#include <QHash>
+#include <QMetaMethod>
+#include <QMutex>
+#include <QThread>
+
+#include <exception>
+
+namespace mvent {
+
+namespace {
+
+struct Handler
+{
+    int id = 0;
+    bool hasContext = false;
+    QPointer<QObject> context;
+    MemoryEventHandler::Callback callback;
+};
+
+} // namespace
+
+class MemoryEventHandlerPrivate
+{
+public:
+    MemoryEventHandlerPrivate(MemoryEventHandler *owner, const QString &poolName,
+                              const MemoryEventHandler::Options &options)
+        : q(owner)
+        , manager(new EventManager(poolName, options, owner))
+        , direct(options.delivery == EventManager::DirectDelivery)
+    {
+    }
+
+    int add(const QString &name, QObject *context, MemoryEventHandler::Callback callback);
+    void dispatch(const QString &name, const QVariant &value);
+    void invoke(const Handler &handler, const QString &name, const QVariant &value);
+
+    MemoryEventHandler *q;
+    EventManager *manager;
+    bool direct;
+
+    // Read on the delivery thread, which is the notifier thread with DirectDelivery.
+    QMutex mutex;
+    QHash<QString, QList<Handler>> handlers;
+    int nextId = 1;
+    std::atomic<quint64> errors = 0;
+};
+
+int MemoryEventHandlerPrivate::add(const QString &name, QObject *context,
+                                   MemoryEventHandler::Callback callback)
+{
+    Handler handler;
+    handler.hasContext = context != nullptr;
+    handler.context = context;
+    handler.callback = std::move(callback);
+    {
+        QMutexLocker locker(&mutex);
+        handler.id = nextId++;
+        handlers[name].append(handler);
+    }
+    manager->subscribe(name);
+    if (context && context != q) {
+        const int id = handler.id;
+        QObject::connect(context, &QObject::destroyed, q, [this, id] { q->off(id); });
+    }
+    return handler.id;
+}
+
+void MemoryEventHandlerPrivate::invoke(const Handler &handler, const QString &name,
+                                       const QVariant &value)
+{
+    try {
+        handler.callback(value);
+    } catch (const std::exception &exception) {
+        errors.fetch_add(1, std::memory_order_relaxed);
+        const QString message = QString::fromLocal8Bit(exception.what());
+        qCWarning(lcEvent, "handler of event %s threw: %s", qPrintable(name), qPrintable(message));
+        Q_EMIT q->handlerFailed(name, message);
+    } catch (...) {
+        errors.fetch_add(1, std::memory_order_relaxed);
+        qCWarning(lcEvent, "handler of event %s threw an exception of unknown type", qPrintable(name));
+        Q_EMIT q->handlerFailed(name, QStringLiteral("exception of unknown type"));
+    }
+}
+
+void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &value)
+{
+    QList<Handler> targets;
+    {
+        QMutexLocker locker(&mutex);
+        targets = handlers.value(name);
+    }
+    QThread *current = QThread::currentThread();
+    for (const Handler &handler : std::as_const(targets)) {
+        QObject *context = handler.context.data();
+        if (handler.hasContext && !context) {
+            continue; // receiver destroyed; its removal is queued
+        }
+        if (direct || !context || context->thread() == current) {
+            invoke(handler, name, value);
+            continue;
+        }
+        QMetaObject::invokeMethod(context, [this, handler, name, value] {
+            invoke(handler, name, value);
+        }, Qt::QueuedConnection);
+    }
+    Q_EMIT q->eventReceived(name, value);
+}
+
+MemoryEventHandler::MemoryEventHandler(const QString &poolName, QObject *parent)
+    : MemoryEventHandler(poolName, Options(), parent)
+{
+}
+
+MemoryEventHandler::MemoryEventHandler(const QString &poolName, const Options &options,
+                                       QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<MemoryEventHandlerPrivate>(this, poolName, options))
+{
+    d->manager->setRecordHandler([this](const QString &name, const QVariant &value,
+                                        const EventManager::EventInfo &) {
+        d->dispatch(name, value);
+    });
+    connect(d->manager, &EventManager::eventsMissed, this, &MemoryEventHandler::eventsMissed,
+            Qt::DirectConnection);
+}
+
+MemoryEventHandler::~MemoryEventHandler()
+{
+    // Stop delivery before the handler table goes away.
+    d->manager->cleanup();
+}
+
+QString MemoryEventHandler::poolName() const
+{
+    return d->manager->poolName();
+}
+
+bool MemoryEventHandler::isAttached() const
+{
+    return d->manager->isAttached();
+}
+
+int MemoryEventHandler::on(const QString &name, Callback callback)
+{
+    return d->add(name, this, std::move(callback));
+}
+
+int MemoryEventHandler::on(const QString &name, QObject *context, Callback callback)
+{
+    return d->add(name, context ? context : this, std::move(callback));
+}
+
+void MemoryEventHandler::off(int id)
+{
+    QString emptied;
+    {
+        QMutexLocker locker(&d->mutex);
+        for (auto it = d->handlers.begin(); it != d->handlers.end(); ++it) {
+            const qsizetype removed = it->removeIf([id](const Handler &h) { return h.id == id; });
+            if (removed && it->isEmpty()) {
+                emptied = it.key();
+                d->handlers.erase(it);
+                break;
+            }
+            if (removed) {
+                break;
+            }
+        }
+    }
+    if (!emptied.isNull()) {
+        d->manager->unsubscribe(emptied);
+    }
+}
+
+void MemoryEventHandler::off(const QString &name)
+{
+    {
+        QMutexLocker locker(&d->mutex);
+        d->handlers.remove(name);
+    }
+    d->manager->unsubscribe(name);
+}
+
+bool MemoryEventHandler::publish(const QString &name, const QVariant &value, qint64 ttlMs)
+{
+    return d->manager->publish(name, value, ttlMs);
+}
+
+QVariant MemoryEventHandler::lastValue(const QString &name, const QVariant &defaultValue) const
+{
+    return d->manager->lastValue(name, defaultValue);
+}
+
+void MemoryEventHandler::cleanup()
+{
+    d->manager->cleanup();
+    QMutexLocker locker(&d->mutex);
+    d->handlers.clear();
+}
+
+quint64 MemoryEventHandler::handlerErrorCount() const
+{
+    return d->errors.load(std::memory_order_relaxed);
+}
+
+EventManager *MemoryEventHandler::manager() const
+{
+    return d->manager;
+}
+
+SharedMemoryPool::Error MemoryEventHandler::error() const
+{
+    return d->manager->error();
+}
+
+QString MemoryEventHandler::errorString() const
+{
+    return d->manager->errorString();
+}
+
+void MemoryEventHandler::connectNotify(const QMetaMethod &signal)
+{
+    if (signal == QMetaMethod::fromSignal(&MemoryEventHandler::eventReceived)) {
+        d->manager->subscribeAll();
+    }
+}
+
+} // namespace mvent
