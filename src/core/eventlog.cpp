@@ -4,6 +4,7 @@
 #include "clock_p.h"
 
 #include <cstring>
+#include <sched.h>
 
 namespace mvent {
 
@@ -76,7 +77,7 @@ quint64 EventLog::append(quint32 kind, QByteArrayView name, QByteArrayView value
     header->timeNs = monotonicNs();
     header->pid = pid;
     header->nameLength = quint16(name.size());
-    header->reserved = 0;
+    header->cpu = quint16(qMax(::sched_getcpu(), 0));
     header->encoding = encoding;
     header->valueLength = quint32(value.size());
     uchar *payload = reinterpret_cast<uchar *>(header + 1);
@@ -100,7 +101,7 @@ EventLog::Cursor EventLog::endCursor() const
         const quint64 head = m_state->head.load(std::memory_order_acquire);
         const quint64 sequence = m_state->nextSequence.load(std::memory_order_acquire);
         if (m_state->head.load(std::memory_order_acquire) == head) {
-            return {head, sequence};
+            return {head, sequence, head};
         }
     }
 }
@@ -114,31 +115,16 @@ EventLog::ReadResult EventLog::read(Cursor *cursor, LogRecord *record, quint64 *
 {
     *missed = 0;
     for (;;) {
-        const quint64 head = m_state->head.load(std::memory_order_acquire);
-        if (cursor->position >= head) {
-            if (cursor->position > head) {
-                // The pool was cleared by a recovery or the cursor is bogus: resynchronise.
+        if (cursor->position >= cursor->knownHead) {
+            cursor->knownHead = m_state->head.load(std::memory_order_acquire);
+            if (cursor->position == cursor->knownHead) {
+                return Empty;
+            }
+            if (cursor->position > cursor->knownHead) {
+                // The cursor is ahead of the writer, which only a damaged log explains.
                 *cursor = endCursor();
+                return Empty;
             }
-            return Empty;
-        }
-        quint64 tail = m_state->tail.load(std::memory_order_acquire);
-        if (cursor->position < tail) {
-            RecordHeader oldest;
-            std::memcpy(&oldest, at(tail), sizeof oldest);
-            std::atomic_thread_fence(std::memory_order_acquire);
-            if (m_state->tail.load(std::memory_order_acquire) != tail) {
-                continue;
-            }
-            quint64 skipped = oldest.sequence - cursor->sequence;
-            if (oldest.kind == RecordPadding || oldest.sequence < cursor->sequence) {
-                skipped = 0;
-            }
-            *missed += skipped;
-            cursor->position = tail;
-            cursor->sequence = oldest.kind == RecordPadding ? cursor->sequence + skipped
-                                                            : oldest.sequence;
-            continue;
         }
 
         RecordHeader header;
@@ -146,25 +132,37 @@ EventLog::ReadResult EventLog::read(Cursor *cursor, LogRecord *record, quint64 *
         const quint64 offsetInRing = cursor->position & (m_size - 1);
         const bool sane = header.size >= 8 && header.size % 8 == 0
                 && header.size <= m_size - offsetInRing
-                && cursor->position + header.size <= head
+                && cursor->position + header.size <= cursor->knownHead
                 && (header.kind == RecordPadding
                     || (header.size >= sizeof(RecordHeader)
                         && sizeof(RecordHeader) + quint64(header.nameLength) + header.valueLength
                                 <= header.size));
-        QByteArray name;
-        QByteArray value;
         if (sane && header.kind != RecordPadding) {
             const char *payload = reinterpret_cast<const char *>(at(cursor->position)) + sizeof header;
-            name = QByteArray(payload, header.nameLength);
-            value = QByteArray(payload + header.nameLength, header.valueLength);
+            record->name = QByteArray(payload, header.nameLength);
+            record->value = QByteArray(payload + header.nameLength, header.valueLength);
         }
+
+        // The writer moves the tail before it overwrites bytes, so a tail still at or below
+        // the cursor proves that the copy above is intact.
         std::atomic_thread_fence(std::memory_order_acquire);
-        tail = m_state->tail.load(std::memory_order_acquire);
+        const quint64 tail = m_state->tail.load(std::memory_order_acquire);
         if (cursor->position < tail) {
-            continue; // overwritten while copying: count it as missed on the next turn
+            RecordHeader oldest;
+            std::memcpy(&oldest, at(tail), sizeof oldest);
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (m_state->tail.load(std::memory_order_acquire) != tail) {
+                continue;
+            }
+            if (oldest.kind != RecordPadding && oldest.sequence > cursor->sequence) {
+                *missed += oldest.sequence - cursor->sequence;
+                cursor->sequence = oldest.sequence;
+            }
+            cursor->position = tail;
+            continue;
         }
         if (!sane) {
-            // Bytes below head and above tail are stable, so this is corruption, not a race.
+            // Bytes between tail and head are stable, so this is damage, not a race.
             *cursor = endCursor();
             *missed += 1;
             return Empty;
@@ -173,17 +171,16 @@ EventLog::ReadResult EventLog::read(Cursor *cursor, LogRecord *record, quint64 *
         if (header.kind == RecordPadding) {
             continue;
         }
-        if (header.sequence != cursor->sequence) {
-            *missed += header.sequence > cursor->sequence ? header.sequence - cursor->sequence : 0;
+        if (header.sequence > cursor->sequence) {
+            *missed += header.sequence - cursor->sequence;
         }
         cursor->sequence = header.sequence + 1;
         record->kind = header.kind;
         record->sequence = header.sequence;
         record->timeNs = header.timeNs;
         record->pid = header.pid;
+        record->cpu = header.cpu;
         record->encoding = header.encoding;
-        record->name = std::move(name);
-        record->value = std::move(value);
         return Record;
     }
 }

@@ -25,7 +25,7 @@ struct RecordHeader
     qint64 timeNs; // CLOCK_MONOTONIC when appended
     quint32 pid;
     quint16 nameLength;
-    quint16 reserved;
+    quint16 cpu;   // CPU the writer ran on, so a reader on the same CPU knows not to spin
     quint32 encoding;
     quint32 valueLength;
 };
@@ -37,6 +37,7 @@ struct LogRecord
     quint64 sequence = 0;
     qint64 timeNs = 0;
     quint32 pid = 0;
+    quint32 cpu = 0;
     quint32 encoding = 0;
     QByteArray name;
     QByteArray value;
@@ -55,7 +56,8 @@ public:
     struct Cursor
     {
         quint64 position = 0;
-        quint64 sequence = 0; // sequence number expected at position
+        quint64 sequence = 0;  // sequence number expected at position
+        quint64 knownHead = 0; // head seen last; records below it are read without a new load
     };
     enum ReadResult { Record, Empty };
 

@@ -53,11 +53,13 @@ struct AllocatorState
     quint64 allocatedBlocks;
 };
 
+// head and tail sit on separate cache lines because readers poll head while the writer moves
+// tail on every append once the ring is full.
 struct LogState
 {
     alignas(64) std::atomic<quint64> head; // byte position one past the newest record
-    std::atomic<quint64> tail;             // byte position of the oldest readable record
     std::atomic<quint64> nextSequence;     // sequence number of the next appended record
+    alignas(64) std::atomic<quint64> tail; // byte position of the oldest readable record
 };
 
 struct Header
@@ -90,7 +92,7 @@ struct Header
     std::atomic<quint32> activeIndex;
     std::atomic<quint32> destroyed;
     std::atomic<quint32> journalOp;
-    std::atomic<quint32> sleepers; // process slots with waiting set; wakers skip the scan at 0
+    quint32 reserved2;
     std::atomic<quint64> entryCount;
     std::atomic<quint64> tombstones;
     std::atomic<quint64> ttlEntries;
@@ -98,6 +100,10 @@ struct Header
     std::atomic<quint64> changeCount; // increases with every committed change
     AllocatorState allocator;
     LogState log;
+    // Bit i is set while process slot i may be waiting for a wake-up. Only the slot's owner
+    // changes its bit, setting it before it announces and clearing it after it withdraws, so
+    // a writer scans only the slots whose bit it sees.
+    alignas(64) std::atomic<quint64> waitingBits[MaxAttachments / 64];
 };
 
 static_assert(sizeof(Header) <= HeaderSize);

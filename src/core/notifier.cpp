@@ -9,6 +9,7 @@
 #include <QSocketNotifier>
 
 #include <poll.h>
+#include <sched.h>
 
 namespace mvent {
 
@@ -93,6 +94,7 @@ int Notifier::drain(int limit)
             break;
         }
         ++delivered;
+        m_lastWriterCpu = int(record.cpu);
         if (m_callbacks.record) {
             m_callbacks.record(record);
         }
@@ -108,10 +110,50 @@ void Notifier::deliverPending()
     }
 }
 
+bool Notifier::spinForRecords()
+{
+    // Spinning on the writer's own CPU only keeps the writer from running.
+    if (m_spinBudgetNs <= 0 || ::sched_getcpu() == m_lastWriterCpu) {
+        return false;
+    }
+    EventLog *log = m_pool->log();
+    const qint64 deadline = monotonicNs() + m_spinBudgetNs;
+    int iterations = 0;
+    bool found = false;
+    while (!m_stopping.load(std::memory_order_relaxed)) {
+        if (log->headPosition() != m_cursor.position) {
+            found = true;
+            break;
+        }
+        cpuRelax();
+        if (++iterations % 64 == 0 && monotonicNs() >= deadline) {
+            break;
+        }
+    }
+    // The budget halves after each spin that found nothing, so an idle listener soon stops
+    // spinning, and returns to the maximum when a spin pays off.
+    m_spinBudgetNs = found ? m_maxSpinNs : m_spinBudgetNs / 2;
+    if (m_spinBudgetNs < 1000) {
+        m_spinBudgetNs = 0;
+    }
+    return found;
+}
+
+void Notifier::noteWakeUp()
+{
+    // A sleep shorter than the maximum spin means that spinning would have caught the record
+    // without a kernel wake-up: spin fully again.
+    if (m_sleptSinceNs != 0 && monotonicNs() - m_sleptSinceNs < m_maxSpinNs) {
+        m_spinBudgetNs = m_maxSpinNs;
+    }
+    m_sleptSinceNs = 0;
+}
+
 void Notifier::onActivated()
 {
     const quint32 slot = quint32(m_pool->slotIndex());
     m_doorbell->drain();
+    noteWakeUp();
     if (m_pool->isDestroyed()) {
         if (m_callbacks.destroyed) {
             m_callbacks.destroyed(); // may delete this notifier
@@ -135,10 +177,14 @@ void Notifier::onActivated()
             }
             return;
         }
+        if (spinForRecords()) {
+            continue;
+        }
         // Announce sleep, then look once more: a writer that appended before it saw the
         // announcement is caught by this check, one that appends after it rings the doorbell.
         m_pool->processes()->announceWaiting(slot);
         if (m_pool->log()->headPosition() == m_cursor.position) {
+            m_sleptSinceNs = monotonicNs();
             return;
         }
         m_pool->processes()->withdrawWaiting(slot);
@@ -149,7 +195,6 @@ void Notifier::threadMain()
 {
     const quint32 slot = quint32(m_pool->slotIndex());
     EventLog *log = m_pool->log();
-    qint64 spinBudgetNs = m_maxSpinNs;
     pollfd descriptor{m_doorbell->fileDescriptor(), POLLIN, 0};
 
     while (!m_stopping.load(std::memory_order_relaxed)) {
@@ -161,28 +206,8 @@ void Notifier::threadMain()
         }
         drain(INT_MAX);
 
-        // Spin first: a busy channel delivers without a kernel wake-up. The budget halves
-        // after each spin that found nothing, so an idle subscriber soon stops spinning.
-        bool found = false;
-        if (spinBudgetNs > 0) {
-            const qint64 deadline = monotonicNs() + spinBudgetNs;
-            int iterations = 0;
-            while (!m_stopping.load(std::memory_order_relaxed)) {
-                if (log->headPosition() != m_cursor.position) {
-                    found = true;
-                    break;
-                }
-                cpuRelax();
-                if (++iterations % 64 == 0 && monotonicNs() >= deadline) {
-                    break;
-                }
-            }
-            spinBudgetNs = found ? m_maxSpinNs : spinBudgetNs / 2;
-            if (spinBudgetNs < 1000) {
-                spinBudgetNs = 0;
-            }
-        }
-        if (found) {
+        // Spin first: a busy channel delivers without a kernel wake-up.
+        if (spinForRecords()) {
             continue;
         }
 
@@ -191,13 +216,13 @@ void Notifier::threadMain()
             m_pool->processes()->withdrawWaiting(slot);
             continue;
         }
+        m_sleptSinceNs = monotonicNs();
         const int ready = ::poll(&descriptor, 1, PollTimeoutMs);
         m_pool->processes()->withdrawWaiting(slot);
         if (ready > 0) {
             m_doorbell->drain();
-            // Woken by a writer: traffic is likely to continue, so spin again next time.
-            spinBudgetNs = m_maxSpinNs;
         }
+        noteWakeUp();
     }
 }
 

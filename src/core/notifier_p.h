@@ -54,14 +54,22 @@ public:
     // Delivers what is pending now; for the maintenance tick of EventLoopMode.
     void deliverPending();
 
-    // Upper bound of the spin before sleeping in ThreadMode, in microseconds; 0 disables it.
-    void setMaxSpinMicroseconds(int microseconds) { m_maxSpinNs = qint64(microseconds) * 1000; }
+    // Upper bound of the spin before sleeping, in microseconds; 0 disables it. In
+    // EventLoopMode the spin holds up the thread's other events for at most this long.
+    void setMaxSpinMicroseconds(int microseconds)
+    {
+        m_maxSpinNs = qint64(qMax(microseconds, 0)) * 1000;
+        m_spinBudgetNs = m_maxSpinNs;
+    }
 
 private:
     // Returns the number of records delivered, stopping early after limit records.
     int drain(int limit);
     void onActivated();
     void threadMain();
+    // Spins until a record is appended or the adaptive budget runs out; true if one came.
+    bool spinForRecords();
+    void noteWakeUp();
 
     Pool *m_pool;
     Doorbell *m_doorbell;
@@ -74,7 +82,10 @@ private:
     std::atomic<bool> m_stopping = false;
     bool m_running = false;
     bool m_continuationQueued = false;
-    qint64 m_maxSpinNs = 50000;
+    qint64 m_maxSpinNs = 0;
+    qint64 m_spinBudgetNs = 0;
+    qint64 m_sleptSinceNs = 0;  // CLOCK_MONOTONIC when the last sleep began, 0 while awake
+    int m_lastWriterCpu = -1;
 };
 
 } // namespace mvent

@@ -8,6 +8,7 @@
 #include <QCoreApplication>
 #include <QFileInfo>
 
+#include <bit>
 #include <cstring>
 #include <unistd.h>
 
@@ -20,11 +21,6 @@ ProcessTable::ProcessTable(uchar *segment, Header *header)
     , m_count(header->processSlots)
     , m_header(header)
 {
-}
-
-ProcessSlot *ProcessTable::slot(quint32 index) const
-{
-    return reinterpret_cast<ProcessSlot *>(m_table + quint64(index) * ProcessSlotSize);
 }
 
 int ProcessTable::claim(const QByteArray &doorbellName)
@@ -87,16 +83,19 @@ int ProcessTable::activeCount() const
 
 void ProcessTable::announceWaiting(quint32 index)
 {
-    if (slot(index)->waiting.exchange(1, std::memory_order_seq_cst) == 0) {
-        m_header->sleepers.fetch_add(1, std::memory_order_seq_cst);
+    const quint64 bit = quint64(1) << (index % 64);
+    std::atomic<quint64> &word = m_header->waitingBits[index / 64];
+    if ((word.load(std::memory_order_relaxed) & bit) == 0) {
+        word.fetch_or(bit, std::memory_order_seq_cst);
     }
+    slot(index)->waiting.store(1, std::memory_order_seq_cst);
 }
 
 void ProcessTable::withdrawWaiting(quint32 index)
 {
-    if (slot(index)->waiting.exchange(0, std::memory_order_seq_cst) == 1) {
-        m_header->sleepers.fetch_sub(1, std::memory_order_seq_cst);
-    }
+    slot(index)->waiting.store(0, std::memory_order_seq_cst);
+    m_header->waitingBits[index / 64].fetch_and(~(quint64(1) << (index % 64)),
+                                                std::memory_order_relaxed);
 }
 
 quint64 ProcessTable::eventFilterBit(QByteArrayView name)
@@ -106,22 +105,28 @@ quint64 ProcessTable::eventFilterBit(QByteArrayView name)
 
 void ProcessTable::wakeWaiting(quint32 listenFlag, quint64 eventBit)
 {
-    // Pairs with the listener, which sets waiting and then checks the log head: either the
-    // listener sees the new head, or this scan sees its waiting flag.
+    // Pairs with the listener, which announces and then checks the log head: either the
+    // listener sees the new head, or this scan sees its announcement.
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (m_header->sleepers.load(std::memory_order_seq_cst) == 0) {
-        return;
-    }
-    for (quint32 i = 0; i < m_count; ++i) {
-        ProcessSlot *s = slot(i);
-        if (s->waiting.load(std::memory_order_relaxed) == 0
-            || (s->listening.load(std::memory_order_relaxed) & listenFlag) == 0
-            || (eventBit != 0 && (s->eventFilter.load(std::memory_order_relaxed) & eventBit) == 0)) {
-            continue;
-        }
-        if (s->waiting.exchange(0, std::memory_order_seq_cst) == 1) {
-            m_header->sleepers.fetch_sub(1, std::memory_order_seq_cst);
-            Doorbell::ring(s->doorbell, int(qstrnlen(s->doorbell, sizeof s->doorbell)));
+    const quint32 words = (m_count + 63) / 64;
+    for (quint32 w = 0; w < words; ++w) {
+        quint64 bits = m_header->waitingBits[w].load(std::memory_order_seq_cst);
+        while (bits != 0) {
+            const quint32 i = w * 64 + quint32(std::countr_zero(bits));
+            bits &= bits - 1;
+            if (i >= m_count) {
+                break;
+            }
+            ProcessSlot *s = slot(i);
+            if (s->waiting.load(std::memory_order_relaxed) == 0
+                || (s->listening.load(std::memory_order_relaxed) & listenFlag) == 0
+                || (eventBit != 0
+                    && (s->eventFilter.load(std::memory_order_relaxed) & eventBit) == 0)) {
+                continue;
+            }
+            if (s->waiting.exchange(0, std::memory_order_seq_cst) == 1) {
+                Doorbell::ring(s->doorbell, int(qstrnlen(s->doorbell, sizeof s->doorbell)));
+            }
         }
     }
 }

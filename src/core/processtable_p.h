@@ -20,7 +20,10 @@ public:
     ProcessTable(uchar *segment, layout::Header *header);
 
     quint32 size() const { return m_count; }
-    layout::ProcessSlot *slot(quint32 index) const;
+    layout::ProcessSlot *slot(quint32 index) const
+    {
+        return reinterpret_cast<layout::ProcessSlot *>(m_table + quint64(index) * layout::ProcessSlotSize);
+    }
 
     // Claims a free slot for this process; returns its index or -1 if all are taken.
     int claim(const QByteArray &doorbellName);
