@@ -48,6 +48,18 @@ public:
     QSet<QByteArray> names;
     bool all = false;
     std::shared_ptr<const EventManager::RecordHandler> handler;
+    std::atomic<quint64> subscriptionGeneration = 1; // increases with every change above
+
+    // Delivery-thread cache of the last event name: a stream of one event skips the lock,
+    // the set lookup and the UTF-8 conversion.
+    struct NameCache
+    {
+        quint64 generation = 0;
+        QByteArray utf8;
+        QString name;
+        bool accepted = false;
+        std::shared_ptr<const EventManager::RecordHandler> handler;
+    } cache;
 
     std::atomic<quint64> received = 0;
     std::atomic<quint64> published = 0;
@@ -150,21 +162,24 @@ void EventManagerPrivate::onRecord(const LogRecord &record)
     if (record.kind != RecordEvent) {
         return;
     }
-    std::shared_ptr<const EventManager::RecordHandler> currentHandler;
-    {
+    const quint64 generation = subscriptionGeneration.load(std::memory_order_acquire);
+    if (cache.generation != generation || cache.utf8 != record.name) {
         QMutexLocker locker(&subscriptionMutex);
-        if (!all && !names.contains(record.name)) {
-            return;
-        }
-        currentHandler = handler;
+        cache.generation = generation;
+        cache.utf8 = record.name;
+        cache.name = QString::fromUtf8(record.name);
+        cache.accepted = all || names.contains(record.name);
+        cache.handler = handler;
+    }
+    if (!cache.accepted) {
+        return;
     }
     received.fetch_add(1, std::memory_order_relaxed);
-    const QString name = QString::fromUtf8(record.name);
     const QVariant value = ValueCodec::decode(record.value, record.encoding);
-    if (currentHandler && *currentHandler) {
-        (*currentHandler)(name, value, {record.sequence, record.timeNs, record.pid});
+    if (cache.handler && *cache.handler) {
+        (*cache.handler)(cache.name, value, {record.sequence, record.timeNs, record.pid});
     }
-    Q_EMIT q->eventReceived(name, value);
+    Q_EMIT q->eventReceived(cache.name, value);
 }
 
 EventManager::EventManager(const QString &poolName, QObject *parent)
@@ -246,6 +261,7 @@ void EventManager::subscribe(const QString &name)
     {
         QMutexLocker locker(&d->subscriptionMutex);
         d->names.insert(name.toUtf8());
+        d->subscriptionGeneration.fetch_add(1, std::memory_order_release);
     }
     d->updateFilter();
 }
@@ -255,6 +271,7 @@ void EventManager::unsubscribe(const QString &name)
     {
         QMutexLocker locker(&d->subscriptionMutex);
         d->names.remove(name.toUtf8());
+        d->subscriptionGeneration.fetch_add(1, std::memory_order_release);
     }
     d->updateFilter();
 }
@@ -264,6 +281,7 @@ void EventManager::subscribeAll()
     {
         QMutexLocker locker(&d->subscriptionMutex);
         d->all = true;
+        d->subscriptionGeneration.fetch_add(1, std::memory_order_release);
     }
     d->updateFilter();
 }
@@ -282,6 +300,7 @@ void EventManager::setRecordHandler(RecordHandler handler)
 {
     QMutexLocker locker(&d->subscriptionMutex);
     d->handler = std::make_shared<const RecordHandler>(std::move(handler));
+    d->subscriptionGeneration.fetch_add(1, std::memory_order_release);
 }
 
 quint64 EventManager::receivedCount() const
@@ -305,6 +324,7 @@ void EventManager::cleanup()
     QMutexLocker locker(&d->subscriptionMutex);
     d->names.clear();
     d->all = false;
+    d->subscriptionGeneration.fetch_add(1, std::memory_order_release);
 }
 
 SharedMemoryPool::Error EventManager::error() const

@@ -47,6 +47,12 @@ public:
     QMutex mutex;
     QHash<QString, QList<Handler>> handlers;
     int nextId = 1;
+    std::atomic<quint64> generation = 1; // increases with every change of handlers
+
+    // Delivery-thread cache of the handlers of the last event name.
+    quint64 cachedGeneration = 0;
+    QString cachedName;
+    QList<Handler> cachedHandlers;
     std::atomic<quint64> errors = 0;
 };
 
@@ -61,6 +67,7 @@ int MemoryEventHandlerPrivate::add(const QString &name, QObject *context,
         QMutexLocker locker(&mutex);
         handler.id = nextId++;
         handlers[name].append(handler);
+        generation.fetch_add(1, std::memory_order_release);
     }
     manager->subscribe(name);
     if (context && context != q) {
@@ -89,13 +96,16 @@ void MemoryEventHandlerPrivate::invoke(const Handler &handler, const QString &na
 
 void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &value)
 {
-    QList<Handler> targets;
-    {
+    const quint64 currentGeneration = generation.load(std::memory_order_acquire);
+    if (cachedGeneration != currentGeneration || cachedName != name) {
         QMutexLocker locker(&mutex);
-        targets = handlers.value(name);
+        cachedGeneration = currentGeneration;
+        cachedName = name;
+        cachedHandlers = handlers.value(name);
     }
+    const QList<Handler> targets = cachedHandlers; // a handler may change the table
     QThread *current = QThread::currentThread();
-    for (const Handler &handler : std::as_const(targets)) {
+    for (const Handler &handler : targets) {
         QObject *context = handler.context.data();
         if (handler.hasContext && !context) {
             continue; // receiver destroyed; its removal is queued
@@ -171,6 +181,7 @@ void MemoryEventHandler::off(int id)
                 break;
             }
         }
+        d->generation.fetch_add(1, std::memory_order_release);
     }
     if (!emptied.isNull()) {
         d->manager->unsubscribe(emptied);
@@ -182,6 +193,7 @@ void MemoryEventHandler::off(const QString &name)
     {
         QMutexLocker locker(&d->mutex);
         d->handlers.remove(name);
+        d->generation.fetch_add(1, std::memory_order_release);
     }
     d->manager->unsubscribe(name);
 }
@@ -201,6 +213,7 @@ void MemoryEventHandler::cleanup()
     d->manager->cleanup();
     QMutexLocker locker(&d->mutex);
     d->handlers.clear();
+    d->generation.fetch_add(1, std::memory_order_release);
 }
 
 quint64 MemoryEventHandler::handlerErrorCount() const
