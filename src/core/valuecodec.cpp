@@ -47,8 +47,8 @@ std::optional<QCborValue> toCbor(const QVariant &value, int depth, QString *erro
     case QMetaType::UInt:
     case QMetaType::UShort:
     case QMetaType::UChar:
-    case QMetaType::ULong:
         return QCborValue(value.toLongLong());
+    case QMetaType::ULong: // 64 bits on LP64, so it can exceed qint64 like ULongLong
     case QMetaType::ULongLong: {
         const qulonglong number = value.toULongLong();
         if (number > qulonglong(std::numeric_limits<qint64>::max())) {
