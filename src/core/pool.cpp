@@ -142,8 +142,25 @@ bool Pool::open(const QByteArray &doorbellName, PoolError *error)
         return error->set(Error::ResourceError, message);
     }
 
-    const ValidationResult validation = validateSegment(m_segment->data(), quint64(m_segment->size()),
-                                                        utf8Name, &message);
+    ValidationResult validation = validateSegment(m_segment->data(), quint64(m_segment->size()),
+                                                  utf8Name, &message);
+    if (validation == ValidationResult::BadMagic && m_options.openMode == SharedMemoryPool::CreateOrAttach
+        && reinterpret_cast<const Header *>(m_segment->data())->magic == 0) {
+        // A creator died before it finished; only the QSharedMemory backing can show this,
+        // because file segments are published complete.
+        Geometry geometry;
+        if (computeGeometry(quint64(m_segment->size()), quint32(qMax(m_options.maxEntries, 1)),
+                            quint32(qMax(m_options.maxAttachments, 1)),
+                            quint64(qMax<qint64>(m_options.eventLogSize, 0)), &geometry, &message)
+            && m_segment->adoptAbandoned([&](uchar *memory, qint64, QString *initialiseError) {
+                   return initialiseSegment(memory, geometry, utf8Name, initialiseError);
+               })) {
+            qCWarning(lcPool, "pool %s: initialised a segment that its creator abandoned",
+                      qPrintable(m_name));
+        }
+        validation = validateSegment(m_segment->data(), quint64(m_segment->size()), utf8Name,
+                                     &message);
+    }
     if (validation != ValidationResult::Valid) {
         const QString location = m_segment->location();
         m_segment.reset();

@@ -7,6 +7,8 @@
 #include <QSharedMemory>
 #include <QThread>
 
+#include <cstring>
+
 namespace mvent {
 
 namespace {
@@ -75,6 +77,26 @@ public:
         // A segment whose magic is still 0 was abandoned by a creator that died; validation
         // reports it and the caller removes it.
         return Ok;
+    }
+
+    bool adoptAbandoned(const Initialiser &initialise) override
+    {
+        // QSharedMemory::lock() serialises this with a creator that is still initialising and
+        // with other processes adopting the same segment.
+        m_memory.lock();
+        auto *magic = static_cast<std::atomic<quint64> *>(m_memory.data());
+        bool adopted = false;
+        if (magic->load(std::memory_order_acquire) == 0) {
+            std::memset(m_memory.data(), 0, size_t(m_memory.size()));
+            QString initialiseError;
+            adopted = initialise(static_cast<uchar *>(m_memory.data()), m_memory.size(),
+                                 &initialiseError);
+            if (!adopted) {
+                m_errorString = initialiseError;
+            }
+        }
+        m_memory.unlock();
+        return adopted;
     }
 
     void detach() override { m_memory.detach(); }

@@ -26,6 +26,10 @@ public:
     virtual Result create(qint64 size, QFileDevice::Permissions permissions,
                           const Initialiser &initialise) = 0;
     virtual Result attach() = 0;
+    // Initialises an attached segment that a creator left uninitialised (magic still 0) when
+    // it died. Returns false if the backing cannot be abandoned that way, or another process
+    // completed it first.
+    virtual bool adoptAbandoned(const Initialiser &initialise) { Q_UNUSED(initialise); return false; }
     virtual void detach() = 0;
     // Removes the name so that no new process can attach; mapped processes keep the memory.
     virtual bool remove() = 0;
