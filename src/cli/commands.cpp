@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: MIT
+#include "commands.h"
+
+#include "commandline.h"
+#include "jsontext.h"
+
+#include <sharedmemorypool.h>
+
+#include <QCommandLineParser>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <algorithm>
+#include <memory>
+
+namespace mvent::cli {
+
+namespace {
+
+struct Command
+{
+    QString name;
+    QString summary;
+    int (*run)(const QStringList &arguments);
+};
+
+QString missingPoolHint()
+{
+    return QStringLiteral(" in %1; run 'mvent pools' to list the pools there")
+            .arg(SharedMemoryPool::runtimeDirectory());
+}
+
+// Opens an existing pool without creating it. Returns nullptr after printing the error.
+std::unique_ptr<SharedMemoryPool> attachExisting(const QString &name)
+{
+    SharedMemoryPool::Options options;
+    options.openMode = SharedMemoryPool::AttachOnly;
+    auto pool = std::make_unique<SharedMemoryPool>(name, options);
+    if (pool->isAttached()) {
+        return pool;
+    }
+
+    QString message = pool->errorString();
+    if (pool->error() == SharedMemoryPool::NotFound) {
+        message += missingPoolHint();
+    }
+    printError(message);
+    return nullptr;
+}
+
+// Reads the pool's figures. The pool object of this process uses an attachment slot, which
+// is left out of attachedProcesses so that the figure counts only the other attachments.
+PoolStats statsWithoutSelf(const SharedMemoryPool &pool)
+{
+    PoolStats stats = pool.stats();
+    stats.attachedProcesses = qMax<qint64>(0, stats.attachedProcesses - 1);
+    return stats;
+}
+
+QByteArray readStandardInput()
+{
+    QFile input;
+    if (!input.open(stdin, QIODevice::ReadOnly)) {
+        return QByteArray();
+    }
+    return input.readAll();
+}
+
+QString keyNotFound(const QString &key, const QString &pool)
+{
+    return QStringLiteral("key '%1' not found in pool '%2'").arg(key, pool);
+}
+
+QString poolArgumentDescription()
+{
+    return QStringLiteral("Pool name: 1 to 64 of the characters A-Z a-z 0-9 . _ -, not "
+                          "starting with '.'.");
+}
+
+const QCommandLineOption &jsonOption()
+{
+    static const QCommandLineOption option(QStringLiteral("json"),
+                                           QStringLiteral("Print JSON instead of a table."));
+    return option;
+}
+
+const QCommandLineOption &prettyOption()
+{
+    static const QCommandLineOption option(QStringLiteral("pretty"),
+                                           QStringLiteral("Indent the JSON over several lines."));
+    return option;
+}
+
+QByteArray documentText(const QJsonDocument &document, bool indented)
+{
+    QByteArray text = document.toJson(indented ? QJsonDocument::Indented : QJsonDocument::Compact);
+    if (!text.endsWith('\n')) {
+        text.append('\n');
+    }
+    return text;
+}
+
+// Formats rows as columns separated by two spaces, each as wide as its longest cell.
+QByteArray tableText(const QList<QStringList> &rows)
+{
+    QList<qsizetype> widths;
+    for (const QStringList &row : rows) {
+        for (qsizetype column = 0; column < row.size(); ++column) {
+            if (widths.size() <= column) {
+                widths.append(0);
+            }
+            widths[column] = qMax(widths[column], row[column].size());
+        }
+    }
+
+    QString text;
+    for (const QStringList &row : rows) {
+        QString line;
+        for (qsizetype column = 0; column < row.size(); ++column) {
+            const bool last = column == row.size() - 1;
+            line += last ? row[column] : row[column].leftJustified(widths[column] + 2);
+        }
+        text += line + QLatin1Char('\n');
+    }
+    return text.toLocal8Bit();
+}
+
+int runPools(const QStringList &arguments)
+{
+    CommandLine commandLine(
+            QStringLiteral("pools"), QString(),
+            QStringLiteral(
+                    "Lists the file-backed pools in the runtime directory (%1) with their size "
+                    "in bytes, number of keys and number of attached processes, this one not "
+                    "counted. Each pool is opened with AttachOnly to read these figures; a pool "
+                    "that cannot be opened is listed with the error instead, and the exit status "
+                    "stays 0. Pools backed by QSharedMemory are not listed.")
+                    .arg(SharedMemoryPool::runtimeDirectory()));
+    commandLine.parser().addOption(jsonOption());
+    if (const std::optional<int> exitCode = commandLine.parse(arguments, 0, 0)) {
+        return *exitCode;
+    }
+    const bool asJson = commandLine.parser().isSet(jsonOption());
+
+    QJsonArray entries;
+    QList<QStringList> rows{ { QStringLiteral("NAME"), QStringLiteral("SIZE"),
+                               QStringLiteral("KEYS"), QStringLiteral("PROCESSES") } };
+    const QStringList names = SharedMemoryPool::pools();
+    for (const QString &name : names) {
+        SharedMemoryPool::Options options;
+        options.openMode = SharedMemoryPool::AttachOnly;
+        const SharedMemoryPool pool(name, options);
+        if (!pool.isAttached()) {
+            entries.append(QJsonObject{ { QStringLiteral("name"), name },
+                                        { QStringLiteral("error"), pool.errorString() } });
+            rows.append({ name, QStringLiteral("error: %1").arg(pool.errorString()) });
+            continue;
+        }
+
+        const PoolStats stats = statsWithoutSelf(pool);
+        const qsizetype keyCount = pool.keys().size();
+        entries.append(
+                QJsonObject{ { QStringLiteral("name"), name },
+                             { QStringLiteral("totalSize"), stats.totalSize },
+                             { QStringLiteral("keyCount"), keyCount },
+                             { QStringLiteral("attachedProcesses"), stats.attachedProcesses } });
+        rows.append({ name, QString::number(stats.totalSize), QString::number(keyCount),
+                      QString::number(stats.attachedProcesses) });
+    }
+
+    if (asJson) {
+        writeOutput(documentText(QJsonDocument(entries), false));
+    } else if (names.isEmpty()) {
+        writeOutput(QStringLiteral("no pools in %1\n")
+                            .arg(SharedMemoryPool::runtimeDirectory())
+                            .toLocal8Bit());
+    } else {
+        writeOutput(tableText(rows));
+    }
+    return ExitSuccess;
+}
+
+int runKeys(const QStringList &arguments)
+{
+    CommandLine commandLine(QStringLiteral("keys"), QStringLiteral("POOL"),
+                            QStringLiteral("Prints the keys of a pool that have not expired, one "
+                                           "per line, sorted by UTF-16 code unit."));
+    commandLine.parser().addPositionalArgument(QStringLiteral("POOL"), poolArgumentDescription());
+    if (const std::optional<int> exitCode = commandLine.parse(arguments, 1, 1)) {
+        return *exitCode;
+    }
+
+    const std::unique_ptr<SharedMemoryPool> pool =
+            attachExisting(commandLine.parser().positionalArguments().at(0));
+    if (!pool) {
+        return ExitFailure;
+    }
+    QStringList keys = pool->keys();
+    if (pool->error() != SharedMemoryPool::NoError) {
+        printError(pool->errorString());
+        return ExitFailure;
+    }
+
+    std::sort(keys.begin(), keys.end());
+    QByteArray text;
+    for (const QString &key : std::as_const(keys)) {
+        text += key.toUtf8() + '\n';
+    }
+    writeOutput(text);
+    return ExitSuccess;
+}
+
+int runGet(const QStringList &arguments)
+{
+    CommandLine commandLine(
+            QStringLiteral("get"), QStringLiteral("POOL KEY"),
+            QStringLiteral(
+                    "Prints the value of a key as JSON, converted by the rules of Qt's "
+                    "QCborValue::toJsonValue(): a byte array, such as a value stored with "
+                    "'set --raw', becomes a base64url string without padding, a date-time an "
+                    "ISO 8601 string, and NaN or infinity null."));
+    QCommandLineParser &parser = commandLine.parser();
+    parser.addPositionalArgument(QStringLiteral("POOL"), poolArgumentDescription());
+    parser.addPositionalArgument(QStringLiteral("KEY"), QStringLiteral("Key to read."));
+    parser.addOption(prettyOption());
+    const QCommandLineOption rawOption(
+            QStringLiteral("raw"),
+            QStringLiteral("Write a byte-array value unchanged, or a string value as UTF-8, "
+                           "without JSON quoting or a trailing newline. Fails for other types."));
+    parser.addOption(rawOption);
+    if (const std::optional<int> exitCode = commandLine.parse(arguments, 2, 2)) {
+        return *exitCode;
+    }
+
+    const QString poolName = parser.positionalArguments().at(0);
+    const QString key = parser.positionalArguments().at(1);
+    const std::unique_ptr<SharedMemoryPool> pool = attachExisting(poolName);
+    if (!pool) {
+        return ExitFailure;
+    }
+    const QVariant value = pool->value(key);
+    if (pool->error() != SharedMemoryPool::NoError) {
+        printError(pool->errorString());
+        return ExitFailure;
+    }
+    // A stored JSON null reads back as a valid std::nullptr_t value, so an invalid QVariant
+    // means the key is missing or expired.
+    if (!value.isValid()) {
+        printError(keyNotFound(key, poolName));
+        return ExitFailure;
+    }
+
+    if (!parser.isSet(rawOption)) {
+        writeOutput(jsonFromVariant(value, parser.isSet(prettyOption())));
+        return ExitSuccess;
+    }
+    switch (value.metaType().id()) {
+    case QMetaType::QByteArray:
+        writeOutput(value.toByteArray());
+        return ExitSuccess;
+    case QMetaType::QString:
+        writeOutput(value.toString().toUtf8());
+        return ExitSuccess;
+    default:
+        printError(QStringLiteral("value of key '%1' in pool '%2' has type %3, which --raw "
+                                  "cannot write; omit --raw to print it as JSON")
+                           .arg(key, poolName, QLatin1String(value.metaType().name())));
+        return ExitFailure;
+    }
+}
+
+int runSet(const QStringList &arguments)
+{
+    CommandLine commandLine(
+            QStringLiteral("set"), QStringLiteral("POOL KEY VALUE"),
+            QStringLiteral(
+                    "Stores a value under a key, creating the pool with default options if it "
+                    "does not exist. VALUE is one JSON value of any type. An object becomes a "
+                    "QVariantMap and an array a QVariantList. A number with an integral value, "
+                    "such as 3 or 1.0, becomes a qint64, another number a double, and null a "
+                    "std::nullptr_t value. A JSON string needs its quotes, as in '\"text\"'. "
+                    "Put -- before a VALUE that starts with '-', as in "
+                    "'mvent set pool key -- -5'."));
+    QCommandLineParser &parser = commandLine.parser();
+    parser.addPositionalArgument(QStringLiteral("POOL"), poolArgumentDescription());
+    parser.addPositionalArgument(QStringLiteral("KEY"), QStringLiteral("Key to write."));
+    parser.addPositionalArgument(QStringLiteral("VALUE"),
+                                 QStringLiteral("JSON text, or - to read it from standard input."));
+    const QCommandLineOption rawOption(
+            QStringLiteral("raw"),
+            QStringLiteral("Store VALUE, or standard input for -, as a byte array unchanged "
+                           "instead of parsing it as JSON. 'get' prints it as base64url."));
+    const QCommandLineOption ttlOption(
+            QStringLiteral("ttl"),
+            QStringLiteral("Expire the value <ms> milliseconds from now; 0, the default, keeps "
+                           "it until removed."),
+            QStringLiteral("ms"), QStringLiteral("0"));
+    const QCommandLineOption sizeOption(
+            QStringLiteral("size"),
+            QStringLiteral("Size of the whole segment in bytes when the pool is created "
+                           "(default: %1). Ignored for an existing pool.")
+                    .arg(SharedMemoryPool::Options().size),
+            QStringLiteral("bytes"));
+    parser.addOptions({ rawOption, ttlOption, sizeOption });
+    if (const std::optional<int> exitCode = commandLine.parse(arguments, 3, 3)) {
+        return *exitCode;
+    }
+
+    bool ok = false;
+    const qint64 ttlMs = parser.value(ttlOption).toLongLong(&ok);
+    if (!ok || ttlMs < 0) {
+        return commandLine.usageError(
+                QStringLiteral("invalid --ttl value '%1': expected a whole number of "
+                               "milliseconds, 0 for no expiry")
+                        .arg(parser.value(ttlOption)));
+    }
+    SharedMemoryPool::Options options;
+    if (parser.isSet(sizeOption)) {
+        options.size = parser.value(sizeOption).toLongLong(&ok);
+        if (!ok || options.size <= 0) {
+            return commandLine.usageError(
+                    QStringLiteral("invalid --size value '%1': expected a positive number of "
+                                   "bytes")
+                            .arg(parser.value(sizeOption)));
+        }
+    }
+
+    const QString poolName = parser.positionalArguments().at(0);
+    const QString key = parser.positionalArguments().at(1);
+    const QString valueArgument = parser.positionalArguments().at(2);
+    const QByteArray text =
+            valueArgument == QLatin1String("-") ? readStandardInput() : valueArgument.toUtf8();
+
+    // The value is checked before the pool is opened, so invalid JSON creates no pool.
+    QVariant value;
+    if (parser.isSet(rawOption)) {
+        value = QVariant(text);
+    } else {
+        QString parseError;
+        std::optional<QVariant> parsed = variantFromJson(text, &parseError);
+        if (!parsed) {
+            printError(QStringLiteral("invalid JSON value for key '%1': %2; quote a string "
+                                      "as '\"text\"', or store the text as bytes with --raw")
+                               .arg(key, parseError));
+            return ExitFailure;
+        }
+        value = std::move(*parsed);
+    }
+
+    SharedMemoryPool pool(poolName, options);
+    if (!pool.isAttached()) {
+        printError(pool.errorString());
+        return ExitFailure;
+    }
+    if (!pool.set(key, value, ttlMs)) {
+        printError(pool.errorString());
+        return ExitFailure;
+    }
+    return ExitSuccess;
+}
+
+int runDel(const QStringList &arguments)
+{
+    CommandLine commandLine(QStringLiteral("del"), QStringLiteral("POOL KEY"),
+                            QStringLiteral("Removes a key from a pool. Exits with status 1 if "
+                                           "the key does not exist."));
+    QCommandLineParser &parser = commandLine.parser();
+    parser.addPositionalArgument(QStringLiteral("POOL"), poolArgumentDescription());
+    parser.addPositionalArgument(QStringLiteral("KEY"), QStringLiteral("Key to remove."));
+    if (const std::optional<int> exitCode = commandLine.parse(arguments, 2, 2)) {
+        return *exitCode;
+    }
+
+    const QString poolName = parser.positionalArguments().at(0);
+    const QString key = parser.positionalArguments().at(1);
+    const std::unique_ptr<SharedMemoryPool> pool = attachExisting(poolName);
+    if (!pool) {
+        return ExitFailure;
+    }
+    if (pool->remove(key)) {
+        return ExitSuccess;
+    }
+    if (pool->error() != SharedMemoryPool::NoError) {
+        printError(pool->errorString());
+    } else {
+        printError(keyNotFound(key, poolName));
+    }
+    return ExitFailure;
+}
+
+QList<QStringList> statsRows(const PoolStats &stats)
+{
+    const auto bytes = [](qint64 value) { return QStringLiteral("%1 bytes").arg(value); };
+    return {
+        { QStringLiteral("name"), stats.name },
+        { QStringLiteral("path"), stats.path },
+        { QStringLiteral("backing"), stats.backing },
+        { QStringLiteral("created at"), stats.createdAt.toString(Qt::ISODateWithMs) },
+        { QStringLiteral("total size"), bytes(stats.totalSize) },
+        { QStringLiteral("heap size"), bytes(stats.heapSize) },
+        { QStringLiteral("used"), bytes(stats.usedBytes) },
+        { QStringLiteral("free"), bytes(stats.freeBytes) },
+        { QStringLiteral("largest free block"), bytes(stats.largestFreeBlock) },
+        { QStringLiteral("entries"),
+          QStringLiteral("%1 of %2").arg(stats.entryCount).arg(stats.maxEntries) },
+        { QStringLiteral("max key length"), bytes(stats.maxKeyLength) },
+        { QStringLiteral("max value size"), bytes(stats.maxValueSize) },
+        { QStringLiteral("attached processes"),
+          QStringLiteral("%1 (of %2 slots)")
+                  .arg(stats.attachedProcesses)
+                  .arg(stats.maxAttachments) },
+        { QStringLiteral("event log size"), bytes(stats.eventLogSize) },
+        { QStringLiteral("event sequence"), QString::number(stats.eventSequence) },
+        { QStringLiteral("recoveries"), QString::number(stats.recoveries) },
+    };
+}
+
+int runStats(const QStringList &arguments)
+{
+    CommandLine commandLine(
+            QStringLiteral("stats"), QStringLiteral("POOL"),
+            QStringLiteral(
+                    "Prints the figures of a pool read from its segment header. With --json, "
+                    "prints an object with the PoolStats member names as keys and sizes in "
+                    "bytes. 'entries' (entryCount) includes expired keys not yet reclaimed, and "
+                    "'attached processes' (attachedProcesses) does not count this process."));
+    QCommandLineParser &parser = commandLine.parser();
+    parser.addPositionalArgument(QStringLiteral("POOL"), poolArgumentDescription());
+    parser.addOptions({ jsonOption(), prettyOption() });
+    if (const std::optional<int> exitCode = commandLine.parse(arguments, 1, 1)) {
+        return *exitCode;
+    }
+
+    const std::unique_ptr<SharedMemoryPool> pool =
+            attachExisting(parser.positionalArguments().at(0));
+    if (!pool) {
+        return ExitFailure;
+    }
+    const PoolStats stats = statsWithoutSelf(*pool);
+    if (parser.isSet(jsonOption())) {
+        const QJsonObject object = QJsonObject::fromVariantMap(stats.toVariantMap());
+        writeOutput(documentText(QJsonDocument(object), parser.isSet(prettyOption())));
+    } else {
+        writeOutput(tableText(statsRows(stats)));
+    }
+    return ExitSuccess;
+}
+
+int runRm(const QStringList &arguments)
+{
+    CommandLine commandLine(
+            QStringLiteral("rm"), QStringLiteral("POOL"),
+            QStringLiteral("Removes a pool and its keys. Processes still attached to it are told "
+                           "that it was destroyed. Also removes a pool too damaged to open."));
+    commandLine.parser().addPositionalArgument(QStringLiteral("POOL"), poolArgumentDescription());
+    if (const std::optional<int> exitCode = commandLine.parse(arguments, 1, 1)) {
+        return *exitCode;
+    }
+
+    const QString poolName = commandLine.parser().positionalArguments().at(0);
+    QString message;
+    if (!SharedMemoryPool::removePool(poolName, &message)) {
+        printError(message);
+        return ExitFailure;
+    }
+    return ExitSuccess;
+}
+
+const QList<Command> &commands()
+{
+    static const QList<Command> list{
+        { QStringLiteral("pools"), QStringLiteral("List the pools with size, keys and processes"),
+          runPools },
+        { QStringLiteral("keys"), QStringLiteral("Print the keys of a pool, sorted"), runKeys },
+        { QStringLiteral("get"), QStringLiteral("Print the value of a key as JSON"), runGet },
+        { QStringLiteral("set"), QStringLiteral("Store a JSON value or bytes under a key"),
+          runSet },
+        { QStringLiteral("del"), QStringLiteral("Remove a key"), runDel },
+        { QStringLiteral("stats"), QStringLiteral("Print the figures of a pool"), runStats },
+        { QStringLiteral("rm"), QStringLiteral("Remove a pool"), runRm },
+    };
+    return list;
+}
+
+const Command *findCommand(const QString &name)
+{
+    for (const Command &command : commands()) {
+        if (command.name == name) {
+            return &command;
+        }
+    }
+    return nullptr;
+}
+
+QString globalHelpText()
+{
+    QString text =
+            QStringLiteral("Usage: mvent COMMAND [options] [arguments]\n"
+                           "\n"
+                           "Lists, reads, writes and removes mvent shared-memory pools. The tool "
+                           "opens the\n"
+                           "file-backed pools in the runtime directory, which is "
+                           "$MVENT_RUNTIME_DIR if set,\n"
+                           "else $XDG_RUNTIME_DIR/mvent, else /dev/shm/mvent-UID (now: %1).\n"
+                           "\n"
+                           "Commands:\n")
+                    .arg(SharedMemoryPool::runtimeDirectory());
+    for (const Command &command : commands()) {
+        text += QStringLiteral("  %1%2\n").arg(command.name.leftJustified(8), command.summary);
+    }
+    text += QStringLiteral(
+            "\n"
+            "Options:\n"
+            "  -h, --help     Print this help and exit.\n"
+            "  -v, --version  Print the version and exit.\n"
+            "\n"
+            "Run 'mvent help COMMAND' or 'mvent COMMAND --help' for the options of a command.\n"
+            "Exit status: 0 on success, 1 if the operation failed, 2 on a usage error.\n");
+    return text;
+}
+
+QString unknownCommand(const QString &name)
+{
+    return QStringLiteral("unknown command '%1'; run 'mvent --help' for the list of commands")
+            .arg(name);
+}
+
+int runHelp(const QStringList &arguments)
+{
+    if (arguments.isEmpty()) {
+        writeOutput(globalHelpText().toLocal8Bit());
+        return ExitSuccess;
+    }
+    if (arguments.size() > 1) {
+        return usageError(QStringLiteral("'help' expects at most one COMMAND but got %1 "
+                                         "arguments; run 'mvent --help' for usage")
+                                  .arg(arguments.size()));
+    }
+    const Command *command = findCommand(arguments.first());
+    if (!command) {
+        return usageError(unknownCommand(arguments.first()));
+    }
+    return command->run({ QStringLiteral("--help") });
+}
+
+} // namespace
+
+int run(const QStringList &arguments)
+{
+    // Options before the command are the global ones. Everything from the command on goes
+    // to that command's own parser.
+    QCommandLineParser parser;
+    parser.setOptionsAfterPositionalArgumentsMode(QCommandLineParser::ParseAsPositionalArguments);
+    const QCommandLineOption helpOption({ QStringLiteral("h"), QStringLiteral("help") },
+                                        QStringLiteral("Print this help and exit."));
+    const QCommandLineOption versionOption({ QStringLiteral("v"), QStringLiteral("version") },
+                                           QStringLiteral("Print the version and exit."));
+    parser.addOptions({ helpOption, versionOption });
+    if (!parser.parse(arguments)) {
+        return usageError(
+                QStringLiteral("%1; run 'mvent --help' for usage").arg(parserErrorReason(parser)));
+    }
+    if (parser.isSet(helpOption)) {
+        writeOutput(globalHelpText().toLocal8Bit());
+        return ExitSuccess;
+    }
+    if (parser.isSet(versionOption)) {
+        writeOutput(QByteArrayLiteral("mvent " MVENT_VERSION "\n"));
+        return ExitSuccess;
+    }
+
+    QStringList commandArguments = parser.positionalArguments();
+    if (commandArguments.isEmpty()) {
+        return usageError(QStringLiteral("missing COMMAND; run 'mvent --help' for the list of "
+                                         "commands"));
+    }
+    const QString name = commandArguments.takeFirst();
+    if (name == QLatin1String("help")) {
+        return runHelp(commandArguments);
+    }
+    const Command *command = findCommand(name);
+    if (!command) {
+        return usageError(unknownCommand(name));
+    }
+    return command->run(commandArguments);
+}
+
+} // namespace mvent::cli

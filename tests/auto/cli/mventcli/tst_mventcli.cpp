@@ -1,0 +1,778 @@
+// SPDX-License-Identifier: MIT
+#include <sharedmemorypool.h>
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <memory>
+
+using mvent::SharedMemoryPool;
+
+namespace {
+
+// Outcome of one run of the mvent tool.
+struct Result
+{
+    int exitCode = -1; // -1 when the process crashed or did not finish
+    QByteArray output;
+    QByteArray errorOutput;
+};
+
+// Runs the mvent tool with \a arguments and \a input on standard input, waiting up to 60 s.
+Result runMvent(const QStringList &arguments, const QByteArray &input = QByteArray())
+{
+    QProcess process;
+    // Read at start time so that the child inherits MVENT_RUNTIME_DIR from initTestCase().
+    process.setProcessEnvironment(QProcessEnvironment::systemEnvironment());
+    process.start(QStringLiteral(MVENT_HELPER_MVENT), arguments);
+    Result result;
+    if (!process.waitForStarted()) {
+        result.errorOutput = process.errorString().toUtf8();
+        return result;
+    }
+    process.write(input);
+    process.closeWriteChannel();
+    const bool finished = process.waitForFinished(60000);
+    result.output = process.readAllStandardOutput();
+    result.errorOutput = process.readAllStandardError();
+    if (finished && process.exitStatus() == QProcess::NormalExit) {
+        result.exitCode = process.exitCode();
+    }
+    return result;
+}
+
+QJsonDocument parseJson(const QByteArray &text)
+{
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(text, &error);
+    if (error.error != QJsonParseError::NoError) {
+        qWarning("invalid JSON at offset %d: %s in %s", error.offset,
+                 qPrintable(error.errorString()), text.constData());
+    }
+    return document;
+}
+
+} // namespace
+
+class tst_MventCli : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void cleanup();
+
+    void helpPrintsUsage_data();
+    void helpPrintsUsage();
+    void unknownCommandIsUsageError();
+    void unknownOptionIsUsageError();
+    void wrongArgumentCountIsUsageError_data();
+    void wrongArgumentCountIsUsageError();
+    void invalidOptionValueIsUsageError_data();
+    void invalidOptionValueIsUsageError();
+
+    void setThenGetRoundTrip_data();
+    void setThenGetRoundTrip();
+    void setStoresIntegerAsInteger();
+    void setReadsStandardInput();
+    void setRawStoresBytes();
+    void setRawReadsStandardInput();
+    void setCreatesPoolWithSize();
+    void setInvalidJsonFails_data();
+    void setInvalidJsonFails();
+    void getReadsValueSetByLibrary();
+    void getPrettyIndents();
+    void getRawRejectsNonText();
+    void getMissingKeyFails();
+    void ttlValueReadableBeforeExpiry();
+    void ttlValueExpires();
+
+    void keysPrintsSortedKeys();
+    void keysOfEmptyPoolPrintsNothing();
+    void delRemovesKey();
+    void delMissingKeyFails();
+
+    void readMissingPoolFails_data();
+    void readMissingPoolFails();
+    void invalidPoolNameFails_data();
+    void invalidPoolNameFails();
+
+    void poolsListsPool();
+    void poolsJsonCountsOtherProcesses();
+    void statsJsonHasExpectedKeys();
+    void statsPrintsTable();
+    void rmRemovesPool();
+    void rmMissingPoolFails();
+
+private:
+    QString uniquePoolName();
+    QString poolFilePath(const QString &name) const;
+
+    std::unique_ptr<QTemporaryDir> m_runtimeDir;
+    QStringList m_pools;
+    int m_counter = 0;
+};
+
+void tst_MventCli::initTestCase()
+{
+    QVERIFY2(QFile::exists(QStringLiteral(MVENT_HELPER_MVENT)), MVENT_HELPER_MVENT);
+    if (qEnvironmentVariableIsEmpty("MVENT_RUNTIME_DIR")) {
+        m_runtimeDir = std::make_unique<QTemporaryDir>();
+        QVERIFY2(m_runtimeDir->isValid(), qPrintable(m_runtimeDir->errorString()));
+        qputenv("MVENT_RUNTIME_DIR", QFile::encodeName(m_runtimeDir->path()));
+    }
+}
+
+void tst_MventCli::cleanup()
+{
+    for (const QString &name : std::as_const(m_pools)) {
+        SharedMemoryPool::removePool(name); // fails harmlessly for pools already removed
+    }
+    m_pools.clear();
+}
+
+QString tst_MventCli::uniquePoolName()
+{
+    const QString name =
+            QStringLiteral("cli-%1-%2").arg(QCoreApplication::applicationPid()).arg(++m_counter);
+    m_pools.append(name);
+    return name;
+}
+
+QString tst_MventCli::poolFilePath(const QString &name) const
+{
+    return SharedMemoryPool::runtimeDirectory() + QLatin1Char('/') + name + QStringLiteral(".pool");
+}
+
+void tst_MventCli::helpPrintsUsage_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("usage");
+
+    const QString global = QStringLiteral("Usage: mvent COMMAND");
+    QTest::newRow("--help") << QStringList{ QStringLiteral("--help") } << global;
+    QTest::newRow("-h") << QStringList{ QStringLiteral("-h") } << global;
+    QTest::newRow("help") << QStringList{ QStringLiteral("help") } << global;
+
+    const QStringList commands{ QStringLiteral("pools"), QStringLiteral("keys"),
+                                QStringLiteral("get"),   QStringLiteral("set"),
+                                QStringLiteral("del"),   QStringLiteral("stats"),
+                                QStringLiteral("rm") };
+    for (const QString &command : commands) {
+        const QString usage = QStringLiteral("Usage: mvent %1 [options]").arg(command);
+        QTest::addRow("%s --help", qPrintable(command))
+                << QStringList{ command, QStringLiteral("--help") } << usage;
+        QTest::addRow("help %s", qPrintable(command))
+                << QStringList{ QStringLiteral("help"), command } << usage;
+    }
+}
+
+void tst_MventCli::helpPrintsUsage()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, usage);
+
+    const Result result = runMvent(arguments);
+    QCOMPARE(result.exitCode, 0);
+    QVERIFY2(result.output.startsWith(usage.toUtf8()), result.output.constData());
+    QVERIFY(result.output.endsWith('\n'));
+    QCOMPARE(result.errorOutput, QByteArray());
+}
+
+void tst_MventCli::unknownCommandIsUsageError()
+{
+    const Result result = runMvent({ QStringLiteral("frobnicate") });
+    QCOMPARE(result.exitCode, 2);
+    QCOMPARE(result.output, QByteArray());
+    QVERIFY2(result.errorOutput.startsWith("mvent: unknown command 'frobnicate'"),
+             result.errorOutput.constData());
+}
+
+void tst_MventCli::unknownOptionIsUsageError()
+{
+    const Result result = runMvent({ QStringLiteral("get"), QStringLiteral("--bogus"),
+                                     uniquePoolName(), QStringLiteral("key") });
+    QCOMPARE(result.exitCode, 2);
+    QVERIFY2(result.errorOutput.contains("'bogus'"), result.errorOutput.constData());
+    QVERIFY2(result.errorOutput.contains("mvent get --help"), result.errorOutput.constData());
+}
+
+void tst_MventCli::wrongArgumentCountIsUsageError_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+
+    QTest::newRow("no command") << QStringList();
+    QTest::newRow("pools extra") << QStringList{ QStringLiteral("pools"), QStringLiteral("x") };
+    QTest::newRow("keys") << QStringList{ QStringLiteral("keys") };
+    QTest::newRow("get pool") << QStringList{ QStringLiteral("get"), QStringLiteral("p") };
+    QTest::newRow("get extra") << QStringList{ QStringLiteral("get"), QStringLiteral("p"),
+                                               QStringLiteral("k"), QStringLiteral("x") };
+    QTest::newRow("set pool key") << QStringList{ QStringLiteral("set"), QStringLiteral("p"),
+                                                  QStringLiteral("k") };
+    QTest::newRow("del pool") << QStringList{ QStringLiteral("del"), QStringLiteral("p") };
+    QTest::newRow("stats") << QStringList{ QStringLiteral("stats") };
+    QTest::newRow("rm") << QStringList{ QStringLiteral("rm") };
+    QTest::newRow("help two") << QStringList{ QStringLiteral("help"), QStringLiteral("get"),
+                                              QStringLiteral("set") };
+    QTest::newRow("help unknown") << QStringList{ QStringLiteral("help"), QStringLiteral("x") };
+}
+
+void tst_MventCli::wrongArgumentCountIsUsageError()
+{
+    QFETCH(QStringList, arguments);
+
+    const Result result = runMvent(arguments);
+    QCOMPARE(result.exitCode, 2);
+    QCOMPARE(result.output, QByteArray());
+    QVERIFY2(result.errorOutput.startsWith("mvent: "), result.errorOutput.constData());
+}
+
+void tst_MventCli::invalidOptionValueIsUsageError_data()
+{
+    QTest::addColumn<QString>("option");
+
+    QTest::newRow("ttl text") << QStringLiteral("--ttl=soon");
+    QTest::newRow("ttl negative") << QStringLiteral("--ttl=-5");
+    QTest::newRow("size zero") << QStringLiteral("--size=0");
+    QTest::newRow("size text") << QStringLiteral("--size=big");
+}
+
+void tst_MventCli::invalidOptionValueIsUsageError()
+{
+    QFETCH(QString, option);
+
+    const QString pool = uniquePoolName();
+    const Result result = runMvent(
+            { QStringLiteral("set"), option, pool, QStringLiteral("k"), QStringLiteral("1") });
+    QCOMPARE(result.exitCode, 2);
+    const QByteArray value = option.section(QLatin1Char('='), 1).toUtf8();
+    QVERIFY2(result.errorOutput.contains("'" + value + "'"), result.errorOutput.constData());
+    QVERIFY(!QFile::exists(poolFilePath(pool)));
+}
+
+void tst_MventCli::setThenGetRoundTrip_data()
+{
+    QTest::addColumn<QString>("json");
+    QTest::addColumn<QByteArray>("expected");
+
+    QTest::newRow("object") << QStringLiteral(R"({"b": 2, "a": "x"})")
+                            << QByteArray(R"({"a":"x","b":2})");
+    QTest::newRow("empty object") << QStringLiteral("{}") << QByteArray("{}");
+    QTest::newRow("array") << QStringLiteral("[1, \"two\", 3.5, false, null]")
+                           << QByteArray(R"([1,"two",3.5,false,null])");
+    QTest::newRow("empty array") << QStringLiteral("[]") << QByteArray("[]");
+    QTest::newRow("string") << QStringLiteral(R"("hello world")") << QByteArray(R"("hello world")");
+    QTest::newRow("empty string") << QStringLiteral(R"("")") << QByteArray(R"("")");
+    QTest::newRow("integer") << QStringLiteral("42") << QByteArray("42");
+    QTest::newRow("zero") << QStringLiteral("0") << QByteArray("0");
+    QTest::newRow("large integer")
+            << QStringLiteral("9007199254740993") << QByteArray("9007199254740993");
+    QTest::newRow("float") << QStringLiteral("3.25") << QByteArray("3.25");
+    QTest::newRow("exponent") << QStringLiteral("1.5e-7") << QByteArray("1.5e-07");
+    QTest::newRow("true") << QStringLiteral("true") << QByteArray("true");
+    QTest::newRow("false") << QStringLiteral("false") << QByteArray("false");
+    QTest::newRow("null") << QStringLiteral("null") << QByteArray("null");
+    QTest::newRow("whitespace") << QStringLiteral("  \n 7 \t") << QByteArray("7");
+    QTest::newRow("nested") << QStringLiteral(R"({"a": {"b": [1, {"c": [true, null]}]}})")
+                            << QByteArray(R"({"a":{"b":[1,{"c":[true,null]}]}})");
+    QTest::newRow("unicode") << QStringLiteral(R"({"grüße": "日本語 ✓ \ud83d\ude00"})")
+                             << QStringLiteral(u"{\"grüße\":\"日本語 ✓ \U0001F600\"}").toUtf8();
+    QTest::newRow("escapes") << QStringLiteral(R"("tab\there \"quoted\" back\\slash")")
+                             << QByteArray(R"("tab\there \"quoted\" back\\slash")");
+}
+
+void tst_MventCli::setThenGetRoundTrip()
+{
+    QFETCH(QString, json);
+    QFETCH(QByteArray, expected);
+
+    const QString pool = uniquePoolName();
+    const Result set = runMvent({ QStringLiteral("set"), pool, QStringLiteral("key"), json });
+    QCOMPARE(set.errorOutput, QByteArray());
+    QCOMPARE(set.exitCode, 0);
+
+    const Result get = runMvent({ QStringLiteral("get"), pool, QStringLiteral("key") });
+    QCOMPARE(get.errorOutput, QByteArray());
+    QCOMPARE(get.exitCode, 0);
+    QCOMPARE(get.output, expected + '\n');
+}
+
+void tst_MventCli::setStoresIntegerAsInteger()
+{
+    const QString pool = uniquePoolName();
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("count"), QStringLiteral("--"),
+                        QStringLiteral("-17") })
+                     .exitCode,
+             0);
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("ratio"),
+                        QStringLiteral("0.5") })
+                     .exitCode,
+             0);
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("list"),
+                        QStringLiteral("[1, 2]") })
+                     .exitCode,
+             0);
+
+    const SharedMemoryPool reader(pool);
+    QVERIFY2(reader.isAttached(), qPrintable(reader.errorString()));
+    const QVariant count = reader.value(QStringLiteral("count"));
+    QCOMPARE(count.metaType(), QMetaType::fromType<qint64>());
+    QCOMPARE(count.toLongLong(), -17);
+    const QVariant ratio = reader.value(QStringLiteral("ratio"));
+    QCOMPARE(ratio.metaType(), QMetaType::fromType<double>());
+    QCOMPARE(ratio.toDouble(), 0.5);
+    const QVariantList list = reader.value(QStringLiteral("list")).toList();
+    QCOMPARE(list.size(), 2);
+    QCOMPARE(list.at(0).metaType(), QMetaType::fromType<qint64>());
+}
+
+void tst_MventCli::setReadsStandardInput()
+{
+    const QString pool = uniquePoolName();
+    const Result set =
+            runMvent({ QStringLiteral("set"), pool, QStringLiteral("doc"), QStringLiteral("-") },
+                     QByteArray("{\"list\": [1, 2, 3]}\n"));
+    QCOMPARE(set.errorOutput, QByteArray());
+    QCOMPARE(set.exitCode, 0);
+
+    const Result get = runMvent({ QStringLiteral("get"), pool, QStringLiteral("doc") });
+    QCOMPARE(get.exitCode, 0);
+    QCOMPARE(get.output, QByteArray("{\"list\":[1,2,3]}\n"));
+}
+
+void tst_MventCli::setRawStoresBytes()
+{
+    const QString pool = uniquePoolName();
+    const QString text = QStringLiteral(u"not json: ü");
+    const Result set = runMvent(
+            { QStringLiteral("set"), QStringLiteral("--raw"), pool, QStringLiteral("blob"), text });
+    QCOMPARE(set.errorOutput, QByteArray());
+    QCOMPARE(set.exitCode, 0);
+
+    const SharedMemoryPool reader(pool);
+    QVERIFY2(reader.isAttached(), qPrintable(reader.errorString()));
+    const QVariant stored = reader.value(QStringLiteral("blob"));
+    QCOMPARE(stored.metaType(), QMetaType::fromType<QByteArray>());
+    QCOMPARE(stored.toByteArray(), text.toUtf8());
+
+    const Result json = runMvent({ QStringLiteral("get"), pool, QStringLiteral("blob") });
+    QCOMPARE(json.exitCode, 0);
+    const QByteArray base64 =
+            text.toUtf8().toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals);
+    QCOMPARE(json.output, '"' + base64 + "\"\n");
+
+    const Result raw = runMvent(
+            { QStringLiteral("get"), QStringLiteral("--raw"), pool, QStringLiteral("blob") });
+    QCOMPARE(raw.exitCode, 0);
+    QCOMPARE(raw.output, text.toUtf8());
+}
+
+void tst_MventCli::setRawReadsStandardInput()
+{
+    const QString pool = uniquePoolName();
+    const QByteArray bytes("\x00\x01\xff binary\n", 11);
+    const Result set = runMvent({ QStringLiteral("set"), QStringLiteral("--raw"), pool,
+                                  QStringLiteral("blob"), QStringLiteral("-") },
+                                bytes);
+    QCOMPARE(set.exitCode, 0);
+
+    const Result raw = runMvent(
+            { QStringLiteral("get"), QStringLiteral("--raw"), pool, QStringLiteral("blob") });
+    QCOMPARE(raw.exitCode, 0);
+    QCOMPARE(raw.output, bytes);
+}
+
+void tst_MventCli::setCreatesPoolWithSize()
+{
+    const QString pool = uniquePoolName();
+    const qint64 size = 2 * 1024 * 1024;
+    QVERIFY(!QFile::exists(poolFilePath(pool)));
+    const Result set =
+            runMvent({ QStringLiteral("set"), QStringLiteral("--size"), QString::number(size), pool,
+                       QStringLiteral("k"), QStringLiteral("1") });
+    QCOMPARE(set.errorOutput, QByteArray());
+    QCOMPARE(set.exitCode, 0);
+    QVERIFY(QFile::exists(poolFilePath(pool)));
+
+    const Result stats = runMvent({ QStringLiteral("stats"), QStringLiteral("--json"), pool });
+    QCOMPARE(stats.exitCode, 0);
+    QCOMPARE(parseJson(stats.output).object().value(QStringLiteral("totalSize")).toInteger(), size);
+}
+
+void tst_MventCli::setInvalidJsonFails_data()
+{
+    QTest::addColumn<QString>("json");
+    QTest::addColumn<QByteArray>("reason");
+
+    QTest::newRow("bare word") << QStringLiteral("hello") << QByteArray("byte offset 0");
+    QTest::newRow("missing value") << QStringLiteral(R"({"a":})") << QByteArray("byte offset");
+    QTest::newRow("unterminated") << QStringLiteral(R"({"a": 1)") << QByteArray("byte offset");
+    QTest::newRow("two values") << QStringLiteral("1, 2") << QByteArray("2 comma-separated");
+    QTest::newRow("empty") << QString() << QByteArray("no JSON value");
+    QTest::newRow("closing bracket") << QStringLiteral("1], [2") << QByteArray("byte offset");
+}
+
+void tst_MventCli::setInvalidJsonFails()
+{
+    QFETCH(QString, json);
+    QFETCH(QByteArray, reason);
+
+    const QString pool = uniquePoolName();
+    const Result result = runMvent({ QStringLiteral("set"), pool, QStringLiteral("key"), json });
+    QCOMPARE(result.exitCode, 1);
+    QVERIFY2(result.errorOutput.startsWith("mvent: invalid JSON value for key 'key'"),
+             result.errorOutput.constData());
+    QVERIFY2(result.errorOutput.contains(reason), result.errorOutput.constData());
+    QVERIFY2(!QFile::exists(poolFilePath(pool)), "invalid JSON must not create the pool");
+}
+
+void tst_MventCli::getReadsValueSetByLibrary()
+{
+    const QString pool = uniquePoolName();
+    SharedMemoryPool writer(pool);
+    QVERIFY2(writer.isAttached(), qPrintable(writer.errorString()));
+    const QVariantMap value{ { QStringLiteral("id"), 7 },
+                             { QStringLiteral("tags"), QStringList{ QStringLiteral("a") } } };
+    QVERIFY2(writer.set(QStringLiteral("record"), value), qPrintable(writer.errorString()));
+
+    const Result get = runMvent({ QStringLiteral("get"), pool, QStringLiteral("record") });
+    QCOMPARE(get.exitCode, 0);
+    QCOMPARE(get.output,
+             QByteArray(R"({"id":7,"tags":["a"]})"
+                        "\n"));
+}
+
+void tst_MventCli::getPrettyIndents()
+{
+    const QString pool = uniquePoolName();
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("k"),
+                        QStringLiteral(R"({"a": [1]})") })
+                     .exitCode,
+             0);
+
+    const Result get = runMvent(
+            { QStringLiteral("get"), QStringLiteral("--pretty"), pool, QStringLiteral("k") });
+    QCOMPARE(get.exitCode, 0);
+    QCOMPARE(get.output, QByteArray("{\n    \"a\": [\n        1\n    ]\n}\n"));
+}
+
+void tst_MventCli::getRawRejectsNonText()
+{
+    const QString pool = uniquePoolName();
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("n"), QStringLiteral("5") })
+                     .exitCode,
+             0);
+
+    const Result raw =
+            runMvent({ QStringLiteral("get"), QStringLiteral("--raw"), pool, QStringLiteral("n") });
+    QCOMPARE(raw.exitCode, 1);
+    QCOMPARE(raw.output, QByteArray());
+    QVERIFY2(raw.errorOutput.contains("omit --raw"), raw.errorOutput.constData());
+}
+
+void tst_MventCli::getMissingKeyFails()
+{
+    const QString pool = uniquePoolName();
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("other"), QStringLiteral("1") })
+                     .exitCode,
+             0);
+
+    const Result get = runMvent({ QStringLiteral("get"), pool, QStringLiteral("absent") });
+    QCOMPARE(get.exitCode, 1);
+    QCOMPARE(get.output, QByteArray());
+    QCOMPARE(get.errorOutput,
+             QStringLiteral("mvent: key 'absent' not found in pool '%1'\n").arg(pool).toUtf8());
+}
+
+void tst_MventCli::ttlValueReadableBeforeExpiry()
+{
+    const QString pool = uniquePoolName();
+    // The TTL of ten minutes only has to outlast the two runs below.
+    QCOMPARE(runMvent({ QStringLiteral("set"), QStringLiteral("--ttl"), QStringLiteral("600000"),
+                        pool, QStringLiteral("k"), QStringLiteral("\"v\"") })
+                     .exitCode,
+             0);
+
+    const Result get = runMvent({ QStringLiteral("get"), pool, QStringLiteral("k") });
+    QCOMPARE(get.exitCode, 0);
+    QCOMPARE(get.output, QByteArray("\"v\"\n"));
+}
+
+void tst_MventCli::ttlValueExpires()
+{
+    const QString pool = uniquePoolName();
+    const Result set =
+            runMvent({ QStringLiteral("set"), QStringLiteral("--ttl"), QStringLiteral("100"), pool,
+                       QStringLiteral("k"), QStringLiteral("1") });
+    QCOMPARE(set.errorOutput, QByteArray());
+    QCOMPARE(set.exitCode, 0);
+    // A key that never got stored would also be missing, so the pool must hold other keys.
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("stays"), QStringLiteral("2") })
+                     .exitCode,
+             0);
+
+    QTRY_COMPARE_WITH_TIMEOUT(
+            runMvent({ QStringLiteral("get"), pool, QStringLiteral("k") }).exitCode, 1, 30000);
+    const Result keys = runMvent({ QStringLiteral("keys"), pool });
+    QCOMPARE(keys.exitCode, 0);
+    QCOMPARE(keys.output, QByteArray("stays\n"));
+}
+
+void tst_MventCli::keysPrintsSortedKeys()
+{
+    const QString pool = uniquePoolName();
+    for (const char *key : { "banana", "apple", "cherry", "Zebra" }) {
+        QCOMPARE(runMvent({ QStringLiteral("set"), pool, QLatin1String(key), QStringLiteral("1") })
+                         .exitCode,
+                 0);
+    }
+
+    const Result keys = runMvent({ QStringLiteral("keys"), pool });
+    QCOMPARE(keys.errorOutput, QByteArray());
+    QCOMPARE(keys.exitCode, 0);
+    QCOMPARE(keys.output, QByteArray("Zebra\napple\nbanana\ncherry\n"));
+}
+
+void tst_MventCli::keysOfEmptyPoolPrintsNothing()
+{
+    const QString pool = uniquePoolName();
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("k"), QStringLiteral("1") })
+                     .exitCode,
+             0);
+    QCOMPARE(runMvent({ QStringLiteral("del"), pool, QStringLiteral("k") }).exitCode, 0);
+
+    const Result keys = runMvent({ QStringLiteral("keys"), pool });
+    QCOMPARE(keys.exitCode, 0);
+    QCOMPARE(keys.output, QByteArray());
+}
+
+void tst_MventCli::delRemovesKey()
+{
+    const QString pool = uniquePoolName();
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("k"), QStringLiteral("1") })
+                     .exitCode,
+             0);
+
+    const Result del = runMvent({ QStringLiteral("del"), pool, QStringLiteral("k") });
+    QCOMPARE(del.errorOutput, QByteArray());
+    QCOMPARE(del.exitCode, 0);
+    QCOMPARE(runMvent({ QStringLiteral("get"), pool, QStringLiteral("k") }).exitCode, 1);
+}
+
+void tst_MventCli::delMissingKeyFails()
+{
+    const QString pool = uniquePoolName();
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("k"), QStringLiteral("1") })
+                     .exitCode,
+             0);
+
+    const Result del = runMvent({ QStringLiteral("del"), pool, QStringLiteral("K") });
+    QCOMPARE(del.exitCode, 1);
+    QCOMPARE(del.errorOutput,
+             QStringLiteral("mvent: key 'K' not found in pool '%1'\n").arg(pool).toUtf8());
+}
+
+void tst_MventCli::readMissingPoolFails_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+
+    QTest::newRow("get") << QStringList{ QStringLiteral("get"), QStringLiteral("k") };
+    QTest::newRow("keys") << QStringList{ QStringLiteral("keys") };
+    QTest::newRow("del") << QStringList{ QStringLiteral("del"), QStringLiteral("k") };
+    QTest::newRow("stats") << QStringList{ QStringLiteral("stats") };
+}
+
+void tst_MventCli::readMissingPoolFails()
+{
+    QFETCH(QStringList, arguments);
+
+    const QString pool = uniquePoolName();
+    arguments.insert(1, pool);
+    const Result result = runMvent(arguments);
+    QCOMPARE(result.exitCode, 1);
+    QCOMPARE(result.output, QByteArray());
+    const QByteArray expected = "mvent: pool '" + pool.toUtf8() + "' does not exist";
+    QVERIFY2(result.errorOutput.startsWith(expected), result.errorOutput.constData());
+    QVERIFY2(!QFile::exists(poolFilePath(pool)), "a read must not create the pool");
+    QVERIFY(!SharedMemoryPool::pools().contains(pool));
+}
+
+void tst_MventCli::invalidPoolNameFails_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+
+    const QString name = QStringLiteral("bad/name");
+    QTest::newRow("get") << QStringList{ QStringLiteral("get"), name, QStringLiteral("k") };
+    QTest::newRow("set") << QStringList{ QStringLiteral("set"), name, QStringLiteral("k"),
+                                         QStringLiteral("1") };
+    QTest::newRow("keys") << QStringList{ QStringLiteral("keys"), name };
+    QTest::newRow("del") << QStringList{ QStringLiteral("del"), name, QStringLiteral("k") };
+    QTest::newRow("stats") << QStringList{ QStringLiteral("stats"), name };
+    QTest::newRow("rm") << QStringList{ QStringLiteral("rm"), name };
+}
+
+void tst_MventCli::invalidPoolNameFails()
+{
+    QFETCH(QStringList, arguments);
+
+    const Result result = runMvent(arguments);
+    QCOMPARE(result.exitCode, 1);
+    QVERIFY2(result.errorOutput.startsWith("mvent: "), result.errorOutput.constData());
+    QVERIFY2(result.errorOutput.contains("'bad/name'"), result.errorOutput.constData());
+}
+
+void tst_MventCli::poolsListsPool()
+{
+    const QString pool = uniquePoolName();
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("a"), QStringLiteral("1") })
+                     .exitCode,
+             0);
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("b"), QStringLiteral("2") })
+                     .exitCode,
+             0);
+
+    const Result table = runMvent({ QStringLiteral("pools") });
+    QCOMPARE(table.exitCode, 0);
+    QVERIFY2(table.output.startsWith("NAME"), table.output.constData());
+    bool listed = false;
+    for (const QByteArray &line : table.output.split('\n')) {
+        const QList<QByteArray> cells = line.simplified().split(' ');
+        if (cells.first() == pool.toUtf8()) {
+            listed = true;
+            QCOMPARE(cells.size(), 4);
+            QCOMPARE(cells.at(2), QByteArray("2"));
+        }
+    }
+    QVERIFY2(listed, table.output.constData());
+
+    const Result json = runMvent({ QStringLiteral("pools"), QStringLiteral("--json") });
+    QCOMPARE(json.exitCode, 0);
+    const QJsonDocument document = parseJson(json.output);
+    QVERIFY(document.isArray());
+    QJsonObject entry;
+    for (const QJsonValue &value : document.array()) {
+        if (value.toObject().value(QStringLiteral("name")).toString() == pool) {
+            entry = value.toObject();
+        }
+    }
+    QVERIFY2(!entry.isEmpty(), json.output.constData());
+    QCOMPARE(entry.value(QStringLiteral("keyCount")).toInteger(), 2);
+    QVERIFY(entry.value(QStringLiteral("totalSize")).toInteger() > 0);
+    QCOMPARE(entry.value(QStringLiteral("attachedProcesses")).toInteger(), 0);
+    QVERIFY(!entry.contains(QStringLiteral("error")));
+}
+
+void tst_MventCli::poolsJsonCountsOtherProcesses()
+{
+    const QString pool = uniquePoolName();
+    const SharedMemoryPool holder(pool);
+    QVERIFY2(holder.isAttached(), qPrintable(holder.errorString()));
+
+    const Result json = runMvent({ QStringLiteral("pools"), QStringLiteral("--json") });
+    QCOMPARE(json.exitCode, 0);
+    QJsonObject entry;
+    for (const QJsonValue &value : parseJson(json.output).array()) {
+        if (value.toObject().value(QStringLiteral("name")).toString() == pool) {
+            entry = value.toObject();
+        }
+    }
+    QVERIFY2(!entry.isEmpty(), json.output.constData());
+    QCOMPARE(entry.value(QStringLiteral("attachedProcesses")).toInteger(), 1);
+    QCOMPARE(entry.value(QStringLiteral("keyCount")).toInteger(), 0);
+}
+
+void tst_MventCli::statsJsonHasExpectedKeys()
+{
+    const QString pool = uniquePoolName();
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("k"), QStringLiteral("1") })
+                     .exitCode,
+             0);
+
+    const Result stats = runMvent({ QStringLiteral("stats"), pool, QStringLiteral("--json") });
+    QCOMPARE(stats.errorOutput, QByteArray());
+    QCOMPARE(stats.exitCode, 0);
+    const QJsonDocument document = parseJson(stats.output);
+    QVERIFY2(document.isObject(), stats.output.constData());
+    const QJsonObject object = document.object();
+
+    const QStringList expectedKeys{ QStringLiteral("name"),
+                                    QStringLiteral("path"),
+                                    QStringLiteral("backing"),
+                                    QStringLiteral("totalSize"),
+                                    QStringLiteral("heapSize"),
+                                    QStringLiteral("usedBytes"),
+                                    QStringLiteral("freeBytes"),
+                                    QStringLiteral("largestFreeBlock"),
+                                    QStringLiteral("entryCount"),
+                                    QStringLiteral("maxEntries"),
+                                    QStringLiteral("maxKeyLength"),
+                                    QStringLiteral("maxValueSize"),
+                                    QStringLiteral("attachedProcesses"),
+                                    QStringLiteral("maxAttachments"),
+                                    QStringLiteral("eventLogSize"),
+                                    QStringLiteral("eventSequence"),
+                                    QStringLiteral("recoveries"),
+                                    QStringLiteral("createdAt") };
+    for (const QString &key : expectedKeys) {
+        QVERIFY2(object.contains(key), qPrintable(key));
+    }
+    QCOMPARE(object.value(QStringLiteral("name")).toString(), pool);
+    QCOMPARE(object.value(QStringLiteral("backing")).toString(), QStringLiteral("file"));
+    QCOMPARE(object.value(QStringLiteral("path")).toString(), poolFilePath(pool));
+    QCOMPARE(object.value(QStringLiteral("entryCount")).toInteger(), 1);
+    QCOMPARE(object.value(QStringLiteral("attachedProcesses")).toInteger(), 0);
+    QVERIFY(object.value(QStringLiteral("usedBytes")).toInteger() > 0);
+}
+
+void tst_MventCli::statsPrintsTable()
+{
+    const QString pool = uniquePoolName();
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("k"), QStringLiteral("1") })
+                     .exitCode,
+             0);
+
+    const Result stats = runMvent({ QStringLiteral("stats"), pool });
+    QCOMPARE(stats.exitCode, 0);
+    QVERIFY2(stats.output.startsWith("name"), stats.output.constData());
+    QVERIFY2(stats.output.contains(pool.toUtf8()), stats.output.constData());
+    QVERIFY2(stats.output.contains("total size"), stats.output.constData());
+    QVERIFY2(stats.output.contains("entries"), stats.output.constData());
+}
+
+void tst_MventCli::rmRemovesPool()
+{
+    const QString pool = uniquePoolName();
+    QCOMPARE(runMvent({ QStringLiteral("set"), pool, QStringLiteral("k"), QStringLiteral("1") })
+                     .exitCode,
+             0);
+    QVERIFY(runMvent({ QStringLiteral("pools") }).output.contains(pool.toUtf8()));
+
+    const Result rm = runMvent({ QStringLiteral("rm"), pool });
+    QCOMPARE(rm.errorOutput, QByteArray());
+    QCOMPARE(rm.exitCode, 0);
+
+    const Result pools = runMvent({ QStringLiteral("pools") });
+    QCOMPARE(pools.exitCode, 0);
+    QVERIFY2(!pools.output.contains(pool.toUtf8()), pools.output.constData());
+    QVERIFY(!QFile::exists(poolFilePath(pool)));
+    QCOMPARE(runMvent({ QStringLiteral("get"), pool, QStringLiteral("k") }).exitCode, 1);
+}
+
+void tst_MventCli::rmMissingPoolFails()
+{
+    const QString pool = uniquePoolName();
+    const Result rm = runMvent({ QStringLiteral("rm"), pool });
+    QCOMPARE(rm.exitCode, 1);
+    QVERIFY2(rm.errorOutput.contains("'" + pool.toUtf8() + "'"), rm.errorOutput.constData());
+}
+
+QTEST_GUILESS_MAIN(tst_MventCli)
+
+#include "tst_mventcli.moc"
