@@ -139,7 +139,11 @@ EventLog::ReadResult EventLog::read(Cursor *cursor, LogRecord *record, quint64 *
                                 <= header.size));
         if (sane && header.kind != RecordPadding) {
             const char *payload = reinterpret_cast<const char *>(at(cursor->position)) + sizeof header;
-            record->name = QByteArray(payload, header.nameLength);
+            // Streams repeat one name, so keep the previous copy when the bytes match.
+            if (record->name.size() != header.nameLength
+                || std::memcmp(record->name.constData(), payload, header.nameLength) != 0) {
+                record->name = QByteArray(payload, header.nameLength);
+            }
             record->value = QByteArray(payload + header.nameLength, header.valueLength);
         }
 
