@@ -74,8 +74,8 @@ public:
                 QThread::msleep(5);
             }
         }
-        // A segment whose magic is still 0 was abandoned by a creator that died; validation
-        // reports it and the caller removes it.
+        // A segment whose magic is still 0 was abandoned by a creator that died; the caller
+        // adopts it with adoptAbandoned().
         return Ok;
     }
 
