@@ -21,6 +21,8 @@
 #include <memory>
 #include <string>
 #include <tuple>
+
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -155,6 +157,12 @@ void registerCase(const char *backend, const char *operation, BenchmarkFunction 
 class CollectingReporter : public benchmark::ConsoleReporter
 {
 public:
+    // Colours only on a terminal, so that redirected output stays plain text.
+    CollectingReporter()
+        : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular)
+    {
+    }
+
     struct CaseKey
     {
         std::string operationAndKind; // "set/bytes64"
