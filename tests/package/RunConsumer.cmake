@@ -23,8 +23,10 @@ set(prefix ${WORK_DIR}/prefix)
 set(consumer_build_dir ${WORK_DIR}/build)
 file(REMOVE_RECURSE ${WORK_DIR})
 
-# cmake --install copies files without building them, so the library must be up to date first.
-run_step("building mvent_core" ${CMAKE_COMMAND} --build ${MVENT_BINARY_DIR} --target mvent_core)
+# cmake --install copies files without building them, so every installed target must be
+# up to date first.
+run_step("building the installed targets" ${CMAKE_COMMAND} --build ${MVENT_BINARY_DIR}
+         --target mvent_core mvent)
 run_step("installing the build" ${CMAKE_COMMAND} --install ${MVENT_BINARY_DIR} --prefix ${prefix})
 
 set(configure_args
