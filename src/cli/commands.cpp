@@ -2,6 +2,7 @@
 #include "commands.h"
 
 #include "commandline.h"
+#include "eventcommands.h"
 #include "jsontext.h"
 
 #include <sharedmemorypool.h>
@@ -480,6 +481,9 @@ const QList<Command> &commands()
         { QStringLiteral("del"), QStringLiteral("Remove a key"), runDel },
         { QStringLiteral("stats"), QStringLiteral("Print the figures of a pool"), runStats },
         { QStringLiteral("rm"), QStringLiteral("Remove a pool"), runRm },
+        { QStringLiteral("emit"), QStringLiteral("Publish an event with a JSON value"), runEmit },
+        { QStringLiteral("watch"), QStringLiteral("Print events as JSON lines as they arrive"),
+          runWatch },
     };
     return list;
 }
@@ -499,11 +503,13 @@ QString globalHelpText()
     QString text =
             QStringLiteral("Usage: mvent COMMAND [options] [arguments]\n"
                            "\n"
-                           "Lists, reads, writes and removes mvent shared-memory pools. The tool "
-                           "opens the\n"
-                           "file-backed pools in the runtime directory, which is "
-                           "$MVENT_RUNTIME_DIR if set,\n"
-                           "else $XDG_RUNTIME_DIR/mvent, else /dev/shm/mvent-UID (now: %1).\n"
+                           "Lists, reads, writes and removes mvent shared-memory pools, and "
+                           "publishes and\n"
+                           "watches their events. The tool opens the file-backed pools in the "
+                           "runtime\n"
+                           "directory, which is $MVENT_RUNTIME_DIR if set, else "
+                           "$XDG_RUNTIME_DIR/mvent,\n"
+                           "else /dev/shm/mvent-UID (now: %1).\n"
                            "\n"
                            "Commands:\n")
                     .arg(SharedMemoryPool::runtimeDirectory());

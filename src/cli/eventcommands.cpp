@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+#include "eventcommands.h"
+
+#include "commandline.h"
+#include "jsontext.h"
+
+#include <eventmanager.h>
+
+#include <QCoreApplication>
+#include <QFile>
+#include <QSocketNotifier>
+
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace mvent::cli {
+
+namespace {
+
+QString poolDescription()
+{
+    return QStringLiteral("Pool name: 1 to 64 of the characters A-Z a-z 0-9 . _ -. The pool is "
+                          "created with default options if it does not exist.");
+}
+
+// Write end of the socket pair that the SIGINT and SIGTERM handler writes to.
+int signalWriteFd = -1;
+
+void onTerminationSignal(int)
+{
+    const int savedErrno = errno;
+    const char byte = 1;
+    // write() is async-signal-safe. If the socket is full, a wake-up is pending already.
+    [[maybe_unused]] const ssize_t written = ::write(signalWriteFd, &byte, 1);
+    errno = savedErrno;
+}
+
+/*
+    Turns SIGINT and SIGTERM into a quit of the application's event loop, so that the command
+    returns from exec() and its EventManager releases the process slot before the process
+    ends. The previous handlers come back when the object is destroyed.
+*/
+class TerminationSignals
+{
+public:
+    TerminationSignals()
+    {
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, m_fds.data())
+            != 0) {
+            m_error = QString::fromLocal8Bit(std::strerror(errno));
+            m_fds = { -1, -1 };
+            return;
+        }
+        signalWriteFd = m_fds[1];
+        m_notifier = std::make_unique<QSocketNotifier>(m_fds[0], QSocketNotifier::Read);
+        QObject::connect(m_notifier.get(), &QSocketNotifier::activated, qApp,
+                         [] { QCoreApplication::quit(); });
+
+        struct sigaction action = {};
+        action.sa_handler = onTerminationSignal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        ::sigaction(SIGINT, &action, &m_previousInterrupt);
+        ::sigaction(SIGTERM, &action, &m_previousTerminate);
+    }
+
+    ~TerminationSignals()
+    {
+        if (m_fds[0] < 0) {
+            return;
+        }
+        ::sigaction(SIGINT, &m_previousInterrupt, nullptr);
+        ::sigaction(SIGTERM, &m_previousTerminate, nullptr);
+        m_notifier.reset();
+        signalWriteFd = -1;
+        ::close(m_fds[0]);
+        ::close(m_fds[1]);
+    }
+
+    Q_DISABLE_COPY_MOVE(TerminationSignals)
+
+    bool isValid() const { return m_fds[0] >= 0; }
+    QString errorString() const { return m_error; }
+
+private:
+    std::array<int, 2> m_fds = { -1, -1 };
+    std::unique_ptr<QSocketNotifier> m_notifier;
+    struct sigaction m_previousInterrupt = {};
+    struct sigaction m_previousTerminate = {};
+    QString m_error;
+};
+
+// Formats one event as the JSON line that watch prints. The text is assembled by hand
+// because QJsonObject sorts its keys, and the line keeps the order event, value, seq, pid.
+QByteArray eventLine(const QString &name, const QVariant &value,
+                     const EventManager::EventInfo &info)
+{
+    return "{\"event\":" + jsonFromVariant(name, false).trimmed()
+            + ",\"value\":" + jsonFromVariant(value, false).trimmed()
+            + ",\"seq\":" + QByteArray::number(info.sequence)
+            + ",\"pid\":" + QByteArray::number(info.publisherPid) + "}\n";
+}
+
+QByteArray readStandardInput()
+{
+    QFile input;
+    if (!input.open(stdin, QIODevice::ReadOnly)) {
+        return QByteArray();
+    }
+    return input.readAll();
+}
+
+} // namespace
+
+int runEmit(const QStringList &arguments)
+{
+    CommandLine commandLine(
+            QStringLiteral("emit"), QStringLiteral("POOL EVENT VALUE"),
+            QStringLiteral(
+                    "Publishes one event to a pool. Every process subscribed to EVENT receives "
+                    "it, 'mvent watch' included. VALUE is one JSON value, converted as 'mvent "
+                    "set' converts it. A JSON string needs its quotes, as in '\"text\"'. Put -- "
+                    "before a VALUE that starts with '-', as in 'mvent emit pool level -- -5'."));
+    QCommandLineParser &parser = commandLine.parser();
+    parser.addPositionalArgument(QStringLiteral("POOL"), poolDescription());
+    parser.addPositionalArgument(QStringLiteral("EVENT"), QStringLiteral("Event name."));
+    parser.addPositionalArgument(QStringLiteral("VALUE"),
+                                 QStringLiteral("JSON text, or - to read it from standard input."));
+    const QCommandLineOption ttlOption(
+            QStringLiteral("ttl"),
+            QStringLiteral("Also store VALUE under the key EVENT for <ms> milliseconds, so that "
+                           "processes started later can read it as the event's last value. 0, "
+                           "the default, stores nothing."),
+            QStringLiteral("ms"), QStringLiteral("0"));
+    parser.addOption(ttlOption);
+    if (const std::optional<int> exitCode = commandLine.parse(arguments, 3, 3)) {
+        return *exitCode;
+    }
+
+    bool ok = false;
+    const qint64 ttlMs = parser.value(ttlOption).toLongLong(&ok);
+    if (!ok || ttlMs < 0) {
+        return commandLine.usageError(
+                QStringLiteral("invalid --ttl value '%1': expected a whole number of "
+                               "milliseconds, 0 to store nothing")
+                        .arg(parser.value(ttlOption)));
+    }
+
+    const QString poolName = parser.positionalArguments().at(0);
+    const QString event = parser.positionalArguments().at(1);
+    const QString valueArgument = parser.positionalArguments().at(2);
+    const QByteArray text =
+            valueArgument == QLatin1String("-") ? readStandardInput() : valueArgument.toUtf8();
+
+    // The value is checked before the pool is opened, so invalid JSON creates no pool.
+    QString parseError;
+    const std::optional<QVariant> value = variantFromJson(text, &parseError);
+    if (!value) {
+        printError(QStringLiteral("invalid JSON value for event '%1': %2; quote a string as "
+                                  "'\"text\"'")
+                           .arg(event, parseError));
+        return ExitFailure;
+    }
+
+    EventManager manager(poolName);
+    if (!manager.isAttached()) {
+        printError(manager.errorString());
+        return ExitFailure;
+    }
+    if (!manager.publish(event, *value, ttlMs)) {
+        printError(manager.errorString());
+        return ExitFailure;
+    }
+    return ExitSuccess;
+}
+
+int runWatch(const QStringList &arguments)
+{
+    CommandLine commandLine(
+            QStringLiteral("watch"), QStringLiteral("POOL [EVENT...]"),
+            QStringLiteral(
+                    "Prints one line of JSON per event that any process publishes to a pool "
+                    "from now on: {\"event\":NAME,\"value\":VALUE,\"seq\":SEQUENCE,\"pid\":PID}. "
+                    "SEQUENCE is the event's position in the pool's log and PID the "
+                    "publisher's process id. Values are converted to JSON as 'mvent get' "
+                    "converts them. Without EVENT, every event is printed. Runs until --count "
+                    "events were printed or SIGINT or SIGTERM arrives, then exits with status "
+                    "0, or with status 1 if the pool is destroyed. Events that the pool's log "
+                    "overwrote before watch read them are reported as a warning on standard "
+                    "error."));
+    QCommandLineParser &parser = commandLine.parser();
+    parser.addPositionalArgument(QStringLiteral("POOL"), poolDescription());
+    parser.addPositionalArgument(QStringLiteral("EVENT"),
+                                 QStringLiteral("Event names to print; every event if none."),
+                                 QStringLiteral("[EVENT...]"));
+    const QCommandLineOption countOption(
+            QStringLiteral("count"),
+            QStringLiteral("Exit after printing <n> events (default: run until stopped)."),
+            QStringLiteral("n"));
+    parser.addOption(countOption);
+    if (const std::optional<int> exitCode = commandLine.parse(arguments, 1, INT_MAX)) {
+        return *exitCode;
+    }
+
+    qint64 count = 0;
+    if (parser.isSet(countOption)) {
+        bool ok = false;
+        count = parser.value(countOption).toLongLong(&ok);
+        if (!ok || count <= 0) {
+            return commandLine.usageError(
+                    QStringLiteral("invalid --count value '%1': expected a positive whole "
+                                   "number of events")
+                            .arg(parser.value(countOption)));
+        }
+    }
+
+    const TerminationSignals signalHandling;
+    if (!signalHandling.isValid()) {
+        printError(QStringLiteral("installing the SIGINT and SIGTERM handlers failed: %1")
+                           .arg(signalHandling.errorString()));
+        return ExitFailure;
+    }
+
+    QStringList events = parser.positionalArguments();
+    const QString poolName = events.takeFirst();
+    EventManager manager(poolName);
+    if (!manager.isAttached()) {
+        printError(manager.errorString());
+        return ExitFailure;
+    }
+
+    qint64 printed = 0;
+    manager.setRecordHandler([&printed, count](const QString &name, const QVariant &value,
+                                               const EventManager::EventInfo &info) {
+        // One batch may contain more events than --count leaves; those are not printed.
+        if (count > 0 && printed >= count) {
+            return;
+        }
+        writeOutput(eventLine(name, value, info));
+        std::fflush(stdout);
+        ++printed;
+        if (printed == count) {
+            QMetaObject::invokeMethod(qApp, &QCoreApplication::quit, Qt::QueuedConnection);
+        }
+    });
+    int exitCode = ExitSuccess;
+    QObject::connect(&manager, &EventManager::poolDestroyed, qApp, [&exitCode, &poolName] {
+        printError(QStringLiteral("pool '%1' was destroyed while watching it").arg(poolName));
+        exitCode = ExitFailure;
+        QCoreApplication::quit();
+    });
+
+    if (events.isEmpty()) {
+        manager.subscribeAll();
+    } else {
+        for (const QString &event : std::as_const(events)) {
+            manager.subscribe(event);
+        }
+    }
+    QCoreApplication::exec();
+    return exitCode;
+}
+
+} // namespace mvent::cli
