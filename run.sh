@@ -3,7 +3,7 @@
 #
 # Entry point for building, demonstrating and testing mvent on Debian.
 #
-#   ./run.sh demo [args]       build and run the two-process pool round trip
+#   ./run.sh demo [args]       build and run the live event demo (four processes, one pool)
 #   ./run.sh test [--sanitize] configure, build and run the whole test suite
 #
 # Both commands first install the Debian packages below that are missing.
@@ -39,12 +39,17 @@ fi
 
 usage() {
     cat <<EOF
-Usage: ./run.sh demo [--pool NAME] [--keep]
+Usage: ./run.sh demo [--duration SECONDS] [--file PATH] [--pool NAME]
        ./run.sh test [--sanitize]
 
-demo   Builds mvent-roundtrip, writes a pool in one process and reads it back in a second one.
-       --pool NAME  pool to use (default: mvent-demo)
-       --keep       leave the pool in place after the reader has checked it
+demo   Builds mvent-demo and runs two producers (this machine's /proc counters and the lines
+       of a text file) and two consumers in separate processes, with a live summary every
+       second and a final table of events sent, received and lost and the delivery latency.
+       Exits with 1 if any event was lost.
+       --duration SECONDS  how long the producers publish (default: 10)
+       --file PATH         text file to stream (default: /usr/share/common-licenses/GPL-3)
+       --pool NAME         pool to create and remove at the end (default: mvent-demo-PID)
+       mvent-demo --help lists every option.
 test   Builds everything in \$MVENT_BUILD_DIR (default: build) and runs ctest.
        --sanitize   builds in \$MVENT_BUILD_DIR-asan with AddressSanitizer and UBSan instead
        If tests/fuzz exists, also builds \$MVENT_BUILD_DIR-fuzz with clang and runs ctest -L fuzz.
@@ -120,14 +125,8 @@ run_ctest() {
 run_demo() {
     install_missing_packages
     configure_once "$build_dir"
-    cmake --build "$build_dir" --target mvent-roundtrip
-
-    local program=$build_dir/examples/roundtrip/mvent-roundtrip
-    echo "== process 1: writer"
-    "$program" --writer "$@"
-    echo
-    echo "== process 2: reader"
-    "$program" --reader "$@"
+    cmake --build "$build_dir" --target mvent-demo
+    "$build_dir/examples/demo/mvent-demo" "$@"
 }
 
 run_tests() {
