@@ -248,8 +248,16 @@ quint64 Allocator::largestFreeBlock() const
         }
         const int bin = word * 64 + 63 - std::countl_zero(bits);
         quint64 largest = 0;
-        for (quint64 b = m_state->binHead[bin]; b != 0; b = nextFree(b)) {
-            largest = qMax(largest, block(b)->size);
+        // Bounded and checked, because stats() may run on a heap that a dead writer damaged
+        // before recovery.
+        quint64 steps = 0;
+        const quint64 maxSteps = (m_heapEnd - m_heapBegin) / MinBlockSize;
+        for (quint64 b = m_state->binHead[bin]; b != 0 && steps < maxSteps; b = nextFree(b), ++steps) {
+            if (b < m_heapBegin || b % Alignment != 0 || b + MinBlockSize > m_heapEnd
+                || block(b)->tag != BlockFree) {
+                break;
+            }
+            largest = qMax(largest, qMin(block(b)->size, m_heapEnd - b));
         }
         return largest;
     }

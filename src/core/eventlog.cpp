@@ -111,6 +111,15 @@ quint64 EventLog::headPosition() const
     return m_state->head.load(std::memory_order_acquire);
 }
 
+void EventLog::copyHeader(quint64 position, RecordHeader *header) const
+{
+    // A padding record at the end of the ring may be shorter than a header; never read past
+    // the ring for it.
+    const quint64 available = m_size - (position & (m_size - 1));
+    std::memset(header, 0, sizeof *header);
+    std::memcpy(header, at(position), size_t(qMin<quint64>(sizeof *header, available)));
+}
+
 EventLog::ReadResult EventLog::read(Cursor *cursor, LogRecord *record, quint64 *missed) const
 {
     *missed = 0;
@@ -120,15 +129,19 @@ EventLog::ReadResult EventLog::read(Cursor *cursor, LogRecord *record, quint64 *
             if (cursor->position == cursor->knownHead) {
                 return Empty;
             }
-            if (cursor->position > cursor->knownHead) {
-                // The cursor is ahead of the writer, which only a damaged log explains.
+            const quint64 tail = m_state->tail.load(std::memory_order_acquire);
+            if (cursor->position > cursor->knownHead
+                || (cursor->knownHead - cursor->position > m_size && tail <= cursor->position)) {
+                // The cursor is ahead of the writer, or a whole ring behind it while the tail
+                // says nothing was reclaimed: only a damaged log explains either.
                 *cursor = endCursor();
+                *missed += 1;
                 return Empty;
             }
         }
 
         RecordHeader header;
-        std::memcpy(&header, at(cursor->position), sizeof header);
+        copyHeader(cursor->position, &header);
         const quint64 offsetInRing = cursor->position & (m_size - 1);
         const bool sane = header.size >= 8 && header.size % 8 == 0
                 && header.size <= m_size - offsetInRing
@@ -153,7 +166,7 @@ EventLog::ReadResult EventLog::read(Cursor *cursor, LogRecord *record, quint64 *
         const quint64 tail = m_state->tail.load(std::memory_order_acquire);
         if (cursor->position < tail) {
             RecordHeader oldest;
-            std::memcpy(&oldest, at(tail), sizeof oldest);
+            copyHeader(tail, &oldest);
             std::atomic_thread_fence(std::memory_order_acquire);
             if (m_state->tail.load(std::memory_order_acquire) != tail) {
                 continue;

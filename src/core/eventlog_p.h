@@ -82,6 +82,7 @@ public:
 
 private:
     uchar *at(quint64 position) const { return m_ring + (position & (m_size - 1)); }
+    void copyHeader(quint64 position, RecordHeader *header) const;
     // Frees the oldest records so that bytes up to position end can be written.
     void reclaimUntil(quint64 end);
 

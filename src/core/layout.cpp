@@ -217,6 +217,17 @@ ValidationResult validateSegment(const uchar *memory, quint64 size, const QByteA
             }
         }
     }
+    // Read from the live segment, tail first: a writer may be appending, and tail <= head holds
+    // only for values read in that order.
+    const auto *live = reinterpret_cast<const Header *>(memory);
+    const quint64 tail = live->log.tail.load(std::memory_order_acquire);
+    const quint64 head = live->log.head.load(std::memory_order_acquire);
+    if (tail > head || tail % 8 != 0 || head % 8 != 0) {
+        return corrupt(QStringLiteral("event log positions: tail %1, head %2").arg(tail).arg(head));
+    }
+    if (header.activeIndex.load(std::memory_order_relaxed) > 1) {
+        return corrupt(QStringLiteral("active index %1").arg(header.activeIndex.load()));
+    }
     return ValidationResult::Valid;
 }
 
