@@ -19,6 +19,13 @@ qint64 wallClockMs()
     return qint64(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
+qint64 coarseWallClockMs()
+{
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+    return qint64(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 qint64 monotonicNs()
 {
     timespec ts;

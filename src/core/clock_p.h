@@ -10,6 +10,9 @@ namespace mvent {
 // Wall-clock milliseconds since the Unix epoch; expiry times in the segment use this clock so
 // that every process, and other languages, agree on them.
 MVENT_CORE_EXPORT qint64 wallClockMs();
+// CLOCK_REALTIME_COARSE in milliseconds: cheaper, a few milliseconds behind at most; for
+// timestamps that are only shown, never for expiry.
+MVENT_CORE_EXPORT qint64 coarseWallClockMs();
 // CLOCK_MONOTONIC in nanoseconds; system-wide on Linux, so comparable across processes.
 MVENT_CORE_EXPORT qint64 monotonicNs();
 // Start time of process pid in clock ticks since boot (field 22 of /proc/PID/stat), or 0 if

@@ -2,6 +2,7 @@
 #include "memoryeventhandler.h"
 
 #include "logging_p.h"
+#include "memoryeventhandler_p.h"
 
 #include <QHash>
 #include <QMetaMethod>
@@ -17,9 +18,9 @@ namespace {
 struct Handler
 {
     int id = 0;
-    bool hasContext = false;
-    QPointer<QObject> context;
     MemoryEventHandler::Callback callback;
+    // Set for a receiver other than the MemoryEventHandler itself; calls go through it.
+    std::shared_ptr<HandlerRelay> relay;
 };
 
 } // namespace
@@ -37,7 +38,17 @@ public:
 
     int add(const QString &name, QObject *context, MemoryEventHandler::Callback callback);
     void dispatch(const QString &name, const QVariant &value);
-    void invoke(const Handler &handler, const QString &name, const QVariant &value);
+    void invoke(const MemoryEventHandler::Callback &callback, const QString &name,
+                const QVariant &value);
+
+    // Lets queued calls that arrive after this object is gone find that out. Calls hold the
+    // mutex while they run, so the destructor waits for a running one.
+    struct Alive
+    {
+        QRecursiveMutex mutex; // a handler may delete the MemoryEventHandler it runs for
+        MemoryEventHandlerPrivate *d = nullptr;
+    };
+    std::shared_ptr<Alive> alive = std::make_shared<Alive>();
 
     MemoryEventHandler *q;
     EventManager *manager;
@@ -60,9 +71,21 @@ int MemoryEventHandlerPrivate::add(const QString &name, QObject *context,
                                    MemoryEventHandler::Callback callback)
 {
     Handler handler;
-    handler.hasContext = context != nullptr;
-    handler.context = context;
     handler.callback = std::move(callback);
+    if (context && context != q) {
+        handler.relay = std::make_shared<HandlerRelay>();
+        // The relay lives in this thread; the connection's context decides where the call runs.
+        const std::weak_ptr<Alive> weakAlive = alive;
+        QObject::connect(handler.relay.get(), &HandlerRelay::deliver, context,
+                         [weakAlive, callback = handler.callback](const QString &eventName,
+                                                                  const QVariant &value) {
+                             const std::shared_ptr<Alive> owner = weakAlive.lock();
+                             QMutexLocker locker(owner ? &owner->mutex : nullptr);
+                             if (owner && owner->d) {
+                                 owner->d->invoke(callback, eventName, value);
+                             }
+                         });
+    }
     {
         QMutexLocker locker(&mutex);
         handler.id = nextId++;
@@ -77,11 +100,11 @@ int MemoryEventHandlerPrivate::add(const QString &name, QObject *context,
     return handler.id;
 }
 
-void MemoryEventHandlerPrivate::invoke(const Handler &handler, const QString &name,
-                                       const QVariant &value)
+void MemoryEventHandlerPrivate::invoke(const MemoryEventHandler::Callback &callback,
+                                       const QString &name, const QVariant &value)
 {
     try {
-        handler.callback(value);
+        callback(value);
     } catch (const std::exception &exception) {
         errors.fetch_add(1, std::memory_order_relaxed);
         const QString message = QString::fromLocal8Bit(exception.what());
@@ -104,19 +127,13 @@ void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &va
         cachedHandlers = handlers.value(name);
     }
     const QList<Handler> targets = cachedHandlers; // a handler may change the table
-    QThread *current = QThread::currentThread();
     for (const Handler &handler : targets) {
-        QObject *context = handler.context.data();
-        if (handler.hasContext && !context) {
-            continue; // receiver destroyed; its removal is queued
+        if (handler.relay) {
+            // Direct or queued by the receiver's thread, as for any signal.
+            Q_EMIT handler.relay->deliver(name, value);
+        } else {
+            invoke(handler.callback, name, value);
         }
-        if (direct || !context || context->thread() == current) {
-            invoke(handler, name, value);
-            continue;
-        }
-        QMetaObject::invokeMethod(context, [this, handler, name, value] {
-            invoke(handler, name, value);
-        }, Qt::QueuedConnection);
     }
     Q_EMIT q->eventReceived(name, value);
 }
@@ -131,6 +148,7 @@ MemoryEventHandler::MemoryEventHandler(const QString &poolName, const Options &o
     : QObject(parent)
     , d(std::make_unique<MemoryEventHandlerPrivate>(this, poolName, options))
 {
+    d->alive->d = d.get();
     d->manager->setRecordHandler([this](const QString &name, const QVariant &value,
                                         const EventManager::EventInfo &) {
         d->dispatch(name, value);
@@ -143,6 +161,8 @@ MemoryEventHandler::~MemoryEventHandler()
 {
     // Stop delivery before the handler table goes away.
     d->manager->cleanup();
+    QMutexLocker locker(&d->alive->mutex);
+    d->alive->d = nullptr;
 }
 
 QString MemoryEventHandler::poolName() const

@@ -45,14 +45,17 @@ public:
     {
         m_locked = m_pool->lock(error);
         if (m_locked) {
-            m_pool->m_header->writeSequence.fetch_add(1, std::memory_order_relaxed);
+            // Only the lock holder writes the sequence, so a plain store replaces a locked add.
+            std::atomic<quint64> &sequence = m_pool->m_header->writeSequence;
+            sequence.store(sequence.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
             std::atomic_thread_fence(std::memory_order_release);
         }
     }
     ~WriteLock()
     {
         if (m_locked) {
-            m_pool->m_header->writeSequence.fetch_add(1, std::memory_order_release);
+            std::atomic<quint64> &sequence = m_pool->m_header->writeSequence;
+            sequence.store(sequence.load(std::memory_order_relaxed) + 1, std::memory_order_release);
             m_pool->unlock();
         }
     }
@@ -385,7 +388,8 @@ bool Pool::set(QByteArrayView key, const EncodedValue &value, qint64 expiresMs, 
         return false;
     }
     m_log->append(RecordValueChanged, key, value.bytes, value.encoding, m_pid);
-    m_header->changeCount.fetch_add(1, std::memory_order_relaxed);
+    m_header->changeCount.store(m_header->changeCount.load(std::memory_order_relaxed) + 1,
+                                std::memory_order_relaxed);
     return true;
 }
 
@@ -470,7 +474,7 @@ bool Pool::insertLocked(QByteArrayView key, const EncodedValue &value, qint64 ex
     entry->encoding = value.encoding;
     entry->writerPid = m_pid;
     entry->expiresMs = expiresMs;
-    entry->updatedMs = wallClockMs();
+    entry->updatedMs = coarseWallClockMs();
     entry->version = m_header->changeCount.load(std::memory_order_relaxed) + 1;
     auto *bytes = reinterpret_cast<char *>(entry + 1);
     std::memcpy(bytes, key.data(), size_t(key.size()));
@@ -625,7 +629,8 @@ bool Pool::remove(QByteArrayView key, bool *existed, PoolError *error)
     *existed = entry->expiresMs == 0 || wallClockMs() < entry->expiresMs;
     retractLocked(index, lookup.slot, lookup.entry);
     m_log->append(RecordValueRemoved, key, {}, 0, m_pid);
-    m_header->changeCount.fetch_add(1, std::memory_order_relaxed);
+    m_header->changeCount.store(m_header->changeCount.load(std::memory_order_relaxed) + 1,
+                                std::memory_order_relaxed);
     return true;
 }
 
@@ -687,7 +692,8 @@ bool Pool::clear(PoolError *error)
     m_header->ttlEntries.store(0, std::memory_order_relaxed);
     m_header->journalOp.store(JournalIdle, std::memory_order_release);
     m_log->append(RecordCleared, {}, {}, 0, m_pid);
-    m_header->changeCount.fetch_add(1, std::memory_order_relaxed);
+    m_header->changeCount.store(m_header->changeCount.load(std::memory_order_relaxed) + 1,
+                                std::memory_order_relaxed);
     return true;
 }
 
@@ -713,7 +719,8 @@ int Pool::removeExpiredLocked()
         ++removed;
     }
     if (removed > 0) {
-        m_header->changeCount.fetch_add(1, std::memory_order_relaxed);
+        m_header->changeCount.store(m_header->changeCount.load(std::memory_order_relaxed) + 1,
+                                std::memory_order_relaxed);
     }
     return removed;
 }

@@ -127,11 +127,16 @@ std::optional<EncodedValue> ValueCodec::encode(const QVariant &value, QString *e
 
 QVariant ValueCodec::decode(QByteArrayView bytes, quint32 encoding)
 {
+    return decode(bytes.toByteArray(), encoding);
+}
+
+QVariant ValueCodec::decode(const QByteArray &bytes, quint32 encoding)
+{
     if (encoding == EncodingRawBytes) {
-        return QVariant(bytes.toByteArray());
+        return QVariant(bytes);
     }
     QCborParserError error;
-    const QCborValue cbor = QCborValue::fromCbor(bytes.toByteArray(), &error);
+    const QCborValue cbor = QCborValue::fromCbor(bytes, &error);
     if (error.error != QCborError::NoError) {
         return QVariant();
     }

@@ -35,6 +35,8 @@ public:
     // Returns std::nullopt and a message naming the type when a value has no CBOR form.
     static std::optional<EncodedValue> encode(const QVariant &value, QString *errorMessage);
     static QVariant decode(QByteArrayView bytes, quint32 encoding);
+    // Shares bytes instead of copying them when they are a raw QByteArray value.
+    static QVariant decode(const QByteArray &bytes, quint32 encoding);
 };
 
 } // namespace mvent

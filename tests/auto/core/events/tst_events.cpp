@@ -580,15 +580,6 @@ void tst_Events::destroyedReceiverGetsNoEvents()
 
 void tst_Events::destroyedWorkerReceiverGetsNoEvents()
 {
-    // FIXME: MemoryEventHandler checks a receiver in another thread through a QPointer and then
-    // posts the call to it. When that thread deletes the receiver between the two steps, the
-    // call is posted to a deleted object. Either the delivering thread crashes in
-    // QMetaObject::invokeMethod() or the worker thread in sendPostedEvents() (6 of 40 runs of
-    // this test alone on a 2-core machine).
-    if (!qEnvironmentVariableIsSet("MVENT_TEST_WORKER_RECEIVER")) {
-        QSKIP("MemoryEventHandler can post a call to a receiver that its own thread is deleting "
-              "and crash; set MVENT_TEST_WORKER_RECEIVER=1 to run this once dispatch is fixed");
-    }
     constexpr int Published = 10000;
     const QString pool = createPool("worker");
     QVERIFY(!pool.isEmpty());
