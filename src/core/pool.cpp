@@ -361,23 +361,29 @@ QString Pool::fullMessage(quint64 needed) const
             .arg(needed);
 }
 
-bool Pool::set(QByteArrayView key, const EncodedValue &value, qint64 expiresMs, PoolError *error)
+bool Pool::checkWrite(QByteArrayView name, const EncodedValue &value, const char *what,
+                      PoolError *error) const
 {
-    if (!checkKey(key, error)) {
-        return false;
-    }
     if (!m_header) {
         return error->set(Error::NotAttached, QStringLiteral("pool '%1' is not attached").arg(m_name));
     }
-    const qint64 limit = maxValueSize(key.size());
+    const qint64 limit = maxValueSize(name.size());
     if (value.bytes.size() > limit) {
         return error->set(Error::ValueTooLarge,
-                          QStringLiteral("value for key '%1' is %2 bytes encoded; the maximum in "
-                                         "pool '%3' is %4 bytes")
-                                  .arg(QString::fromUtf8(key))
+                          QStringLiteral("value of %1 '%2' is %3 bytes encoded; the maximum in "
+                                         "pool '%4' is %5 bytes")
+                                  .arg(QLatin1String(what), QString::fromUtf8(name))
                                   .arg(value.bytes.size())
                                   .arg(m_name)
                                   .arg(limit));
+    }
+    return true;
+}
+
+bool Pool::set(QByteArrayView key, const EncodedValue &value, qint64 expiresMs, PoolError *error)
+{
+    if (!checkKey(key, error) || !checkWrite(key, value, "key", error)) {
+        return false;
     }
 
     WriteLock guard(this, error);
@@ -401,18 +407,8 @@ bool Pool::publishEvent(QByteArrayView name, const EncodedValue &value, qint64 e
                                                             "%1 bytes of UTF-8")
                                                      .arg(MaxKeyBytes));
     }
-    if (!m_header) {
-        return error->set(Error::NotAttached, QStringLiteral("pool '%1' is not attached").arg(m_name));
-    }
-    const qint64 limit = maxValueSize(name.size());
-    if (value.bytes.size() > limit) {
-        return error->set(Error::ValueTooLarge,
-                          QStringLiteral("value of event '%1' is %2 bytes encoded; the maximum in "
-                                         "pool '%3' is %4 bytes")
-                                  .arg(QString::fromUtf8(name))
-                                  .arg(value.bytes.size())
-                                  .arg(m_name)
-                                  .arg(limit));
+    if (!checkWrite(name, value, "event", error)) {
+        return false;
     }
 
     WriteLock guard(this, error);

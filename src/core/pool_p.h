@@ -74,6 +74,9 @@ public:
     EventLog *log() const { return m_log.get(); }
     ProcessTable *processes() const { return m_processes.get(); }
 
+    // Checks that the pool is attached and the value of key or event name fits.
+    bool checkWrite(QByteArrayView name, const EncodedValue &value, const char *what,
+                    PoolError *error) const;
     // Checks a key: not empty, at most layout::MaxKeyBytes of UTF-8.
     static bool checkKey(QByteArrayView key, PoolError *error);
 
