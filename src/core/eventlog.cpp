@@ -39,6 +39,12 @@ void EventLog::reclaimUntil(quint64 end)
     // Move the tail record by record until it reaches position; readers still behind the new
     // tail count the records they missed.
     quint64 tail = m_state->tail.load(std::memory_order_relaxed);
+    if (position > tail && position - tail > m_size) {
+        // Between a valid tail and position there is at most one ring of records. A damaged
+        // head or tail can put them further apart, and walking that distance record by record
+        // could take 2^40 steps under the lock, so every record before position is dropped.
+        tail = position;
+    }
     while (tail < position) {
         const auto *header = reinterpret_cast<const RecordHeader *>(at(tail));
         quint64 size = header->size;

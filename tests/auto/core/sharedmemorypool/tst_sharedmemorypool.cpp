@@ -15,8 +15,11 @@
 #include <QTest>
 #include <QtEndian>
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
+#include <thread>
 #include <unistd.h>
 
 using namespace mvent;
@@ -88,6 +91,7 @@ private Q_SLOTS:
     void qtSharedMemoryBackingStoresValues();
     void qtSharedMemoryBackingIsShared();
     void destroyPoolNotifiesOtherObject();
+    void setAfterDamagedLogHeadFinishes();
 
 private:
     QString uniqueName(const char *tag);
@@ -955,6 +959,58 @@ void tst_SharedMemoryPool::destroyPoolNotifiesOtherObject()
     QCOMPARE(other.error(), SharedMemoryPool::PoolDestroyed);
     QCOMPARE(errors.count(), 1);
     QCOMPARE(errors.at(0).at(0).value<SharedMemoryPool::Error>(), SharedMemoryPool::PoolDestroyed);
+}
+
+void tst_SharedMemoryPool::setAfterDamagedLogHeadFinishes()
+{
+    // Records of exactly 64 bytes (40-byte header, 2-byte key, 22-byte raw value) tile the
+    // 64 KiB ring with no padding, so the stale bytes past the head also parse as records.
+    const QString name = uniqueName("loghead");
+    const QByteArray value(22, 'v');
+    QString path;
+    quint64 head = 0;
+    {
+        SharedMemoryPool pool(name, smallOptions());
+        QVERIFY2(pool.isAttached(), qPrintable(describe(pool)));
+        QCOMPARE(pool.stats().eventLogSize, 64 * 1024);
+        for (int i = 0; i < 1100; ++i) {
+            QVERIFY2(pool.set(QStringLiteral("k%1").arg(i % 10), value), qPrintable(describe(pool)));
+        }
+        path = pool.stats().path;
+    }
+
+    // Move the head 2^40 bytes on, to the same place in the ring, so that the tail lies 2^40 bytes
+    // behind where the next append needs it.
+    const qint64 headOffset = qint64(offsetof(layout::Header, log) + offsetof(layout::LogState, head));
+    QFile file(path);
+    QVERIFY2(file.open(QIODevice::ReadWrite), qPrintable(file.errorString()));
+    QVERIFY(file.seek(headOffset));
+    QCOMPARE(file.read(reinterpret_cast<char *>(&head), sizeof head), qint64(sizeof head));
+    head += quint64(1) << 40;
+    QVERIFY(file.seek(headOffset));
+    QCOMPARE(file.write(reinterpret_cast<const char *>(&head), sizeof head), qint64(sizeof head));
+    file.close();
+
+    SharedMemoryPool pool(name, smallOptions());
+    QVERIFY2(pool.isAttached(), qPrintable(describe(pool)));
+    // The set runs on its own thread so that a writer stuck in the log fails this test
+    // instead of hanging it. A stuck thread still uses pool, so the test then aborts.
+    auto finished = std::make_shared<std::atomic<bool>>(false);
+    auto stored = std::make_shared<std::atomic<bool>>(false);
+    std::thread([&pool, finished, stored] {
+        stored->store(pool.set(QStringLiteral("after"), 1));
+        finished->store(true);
+    }).detach();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!finished->load() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!finished->load()) {
+        qFatal("set() on a pool with a damaged log head did not return within 10 s");
+    }
+    QVERIFY2(stored->load(), qPrintable(describe(pool)));
+    QCOMPARE(pool.value(QStringLiteral("after")).toInt(), 1);
+    QCOMPARE(pool.value(QStringLiteral("k3")).toByteArray(), value);
 }
 
 QTEST_MAIN(tst_SharedMemoryPool)
