@@ -192,13 +192,22 @@ bool Pool::open(const QByteArray &doorbellName, PoolError *error)
     }
 
     if (!doorbellName.isNull()) {
-        WriteLock guard(this, error);
-        if (!guard.isLocked()) {
+        // close() unmaps the header, so it runs only after the guard has released the lock.
+        // A guard destroyed after close() would touch the unmapped header, and a process that
+        // died with the lock of an unmapped segment would leave it held for good.
+        bool locked = false;
+        {
+            WriteLock guard(this, error);
+            locked = guard.isLocked();
+            if (locked) {
+                m_processes->reclaimDead();
+                m_slot = m_processes->claim(doorbellName);
+            }
+        }
+        if (!locked) {
             close();
             return false;
         }
-        m_processes->reclaimDead();
-        m_slot = m_processes->claim(doorbellName);
         if (m_slot < 0) {
             const quint32 slots = m_header->processSlots;
             close();

@@ -92,6 +92,7 @@ private Q_SLOTS:
     void qtSharedMemoryBackingIsShared();
     void destroyPoolNotifiesOtherObject();
     void setAfterDamagedLogHeadFinishes();
+    void attachBeyondMaxAttachmentsFails();
 
 private:
     QString uniqueName(const char *tag);
@@ -1011,6 +1012,31 @@ void tst_SharedMemoryPool::setAfterDamagedLogHeadFinishes()
     QVERIFY2(stored->load(), qPrintable(describe(pool)));
     QCOMPARE(pool.value(QStringLiteral("after")).toInt(), 1);
     QCOMPARE(pool.value(QStringLiteral("k3")).toByteArray(), value);
+}
+
+void tst_SharedMemoryPool::attachBeyondMaxAttachmentsFails()
+{
+    const QString name = uniqueName("slots");
+    SharedMemoryPool::Options options = smallOptions();
+    options.maxAttachments = 1;
+    options.lockTimeoutMs = 2000;
+    SharedMemoryPool first(name, options);
+    QVERIFY2(first.isAttached(), qPrintable(describe(first)));
+
+    {
+        SharedMemoryPool second(name, options);
+        QVERIFY(!second.isAttached());
+        QCOMPARE(second.error(), SharedMemoryPool::ResourceError);
+        QVERIFY2(second.errorString().contains(QStringLiteral("attachment slots")),
+                 qPrintable(second.errorString()));
+    }
+
+    // The rejected attach released the lock: writes and a new attach after a detach work.
+    QVERIFY2(first.set(QStringLiteral("k"), 1), qPrintable(describe(first)));
+    first.detach();
+    SharedMemoryPool third(name, options);
+    QVERIFY2(third.isAttached(), qPrintable(describe(third)));
+    QCOMPARE(third.value(QStringLiteral("k")).toInt(), 1);
 }
 
 QTEST_MAIN(tst_SharedMemoryPool)
