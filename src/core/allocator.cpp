@@ -75,12 +75,26 @@ void Allocator::insertFree(quint64 offset, quint64 size)
     setPreviousFreeFlag(offset + size, true);
 }
 
+bool Allocator::isFreeBlock(quint64 offset) const
+{
+    if (offset < m_heapBegin || offset % Alignment != 0 || offset + MinBlockSize > m_heapEnd) {
+        return false;
+    }
+    const BlockHeader *b = block(offset);
+    return b->tag == BlockFree && b->size >= MinBlockSize && b->size % Alignment == 0
+            && b->size <= m_heapEnd - offset;
+}
+
 void Allocator::removeFree(quint64 offset)
 {
     const quint64 size = block(offset)->size;
     const int bin = binFor(size);
     const quint64 next = nextFree(offset);
     const quint64 previous = previousFree(offset);
+    if ((next != 0 && !isFreeBlock(next)) || (previous != 0 && !isFreeBlock(previous))) {
+        m_damaged = true;
+        return;
+    }
     if (previous != 0) {
         nextFree(previous) = next;
     } else {
@@ -127,12 +141,21 @@ quint64 Allocator::allocate(quint64 payloadBytes, quint32 kind)
         }
         if (bits != 0) {
             offset = m_state->binHead[word * 64 + std::countr_zero(bits)];
+            if (!isFreeBlock(offset) || block(offset)->size < size) {
+                m_damaged = true;
+                return 0;
+            }
         }
     }
     if (offset == 0) {
         // The rounding skips blocks of the request's own bin that might fit: look there too.
+        quint64 steps = 0;
         for (quint64 candidate = m_state->binHead[binFor(size)]; candidate != 0;
              candidate = nextFree(candidate)) {
+            if (!isFreeBlock(candidate) || ++steps > (m_heapEnd - m_heapBegin) / MinBlockSize) {
+                m_damaged = true;
+                return 0;
+            }
             if (block(candidate)->size >= size) {
                 offset = candidate;
                 break;
@@ -144,6 +167,9 @@ quint64 Allocator::allocate(quint64 payloadBytes, quint32 kind)
     }
 
     removeFree(offset);
+    if (m_damaged) {
+        return 0;
+    }
     const quint64 available = block(offset)->size;
     quint64 taken = available;
     if (available - size >= MinBlockSize) {
@@ -171,7 +197,7 @@ void Allocator::release(quint64 offset)
     m_state->allocatedBlocks -= 1;
 
     const quint64 next = offset + size;
-    if (next < m_heapEnd && block(next)->tag == BlockFree) {
+    if (next < m_heapEnd && isFreeBlock(next)) {
         const quint64 nextSize = block(next)->size;
         removeFree(next);
         size += nextSize;
@@ -179,8 +205,8 @@ void Allocator::release(quint64 offset)
     if (previousIsFree && start > m_heapBegin) {
         const quint64 previousSize = *reinterpret_cast<quint64 *>(m_segment + start - 8);
         const quint64 previous = start - previousSize;
-        if (previousSize >= MinBlockSize && previous >= m_heapBegin
-            && block(previous)->tag == BlockFree && block(previous)->size == previousSize) {
+        if (previousSize >= MinBlockSize && previousSize <= start - m_heapBegin
+            && isFreeBlock(previous) && block(previous)->size == previousSize) {
             removeFree(previous);
             start = previous;
             size += previousSize;

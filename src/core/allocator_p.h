@@ -35,6 +35,9 @@ public:
 
     // True if offset is an aligned block inside the heap whose header marks it allocated.
     bool isAllocatedBlock(quint64 offset) const;
+    // True once a free-list link or free block failed its checks; the caller then rebuilds
+    // the free lists with reset() (after recovering the live blocks) and tries again.
+    bool isDamaged() const { return m_damaged; }
     quint64 blockSize(quint64 offset) const;
     quint64 largestFreeBlock() const;
     // Payload bytes of the largest block that could ever be allocated in an empty heap.
@@ -51,11 +54,14 @@ private:
     void removeFree(quint64 offset);
     void setPreviousFreeFlag(quint64 offset, bool previousIsFree);
     static int binFor(quint64 size);
+    // Checks a free-list link before it is followed: inside the heap, aligned, tagged free.
+    bool isFreeBlock(quint64 offset) const;
 
     uchar *m_segment;
     quint64 m_heapBegin;
     quint64 m_heapEnd;
     layout::AllocatorState *m_state;
+    bool m_damaged = false;
 };
 
 } // namespace mvent

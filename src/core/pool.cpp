@@ -248,6 +248,8 @@ bool Pool::lock(PoolError *error)
     case RobustMutex::Locked:
         return true;
     case RobustMutex::OwnerDied:
+        qCWarning(lcPool, "pool %s: a process died while writing; repairing the pool",
+                  qPrintable(m_name));
         recoverLocked();
         mutex.markConsistent();
         return true;
@@ -463,6 +465,15 @@ bool Pool::insertLocked(QByteArrayView key, const EncodedValue &value, qint64 ex
 
     const quint64 payload = sizeof(Entry) + quint64(key.size()) + quint64(value.bytes.size());
     quint64 block = allocator.allocate(payload, KindEntry);
+    if (allocator.isDamaged()) {
+        qCCritical(lcPool, "pool %s: the heap's free lists are damaged; rebuilding them",
+                   qPrintable(m_name));
+        recoverLocked();
+        allocator = Allocator(m_memory, m_size, m_header);
+        index = KeyIndex(m_memory, m_header, m_header->activeIndex.load(std::memory_order_relaxed));
+        lookup = findLocked(index, key, hash);
+        block = allocator.allocate(payload, KindEntry);
+    }
     if (block == 0 && removeExpiredLocked() > 0) {
         index = KeyIndex(m_memory, m_header, m_header->activeIndex.load(std::memory_order_relaxed));
         lookup = findLocked(index, key, hash);
@@ -746,8 +757,6 @@ bool Pool::hasExpiringEntries() const
 
 void Pool::recoverLocked()
 {
-    qCWarning(lcPool, "pool %s: a process died while writing; repairing the pool",
-              qPrintable(m_name));
     if (m_header->journalOp.load(std::memory_order_relaxed) == JournalClear) {
         const KeyIndex index(m_memory, m_header, m_header->activeIndex.load(std::memory_order_relaxed));
         for (quint32 i = 0; i < index.capacity(); ++i) {

@@ -85,6 +85,8 @@ private Q_SLOTS:
     void randomisedOperationsMatchModel();
     void resetKeepsLiveBlocks();
     void resetWithoutLiveBlocksFreesHeap();
+    void damagedFreeListIsDetected_data();
+    void damagedFreeListIsDetected();
 
 private:
     quint64 allocateFilled(quint64 payload, quint8 fill);
@@ -478,3 +480,45 @@ void tst_Allocator::resetWithoutLiveBlocksFreesHeap()
 
 QTEST_APPLESS_MAIN(tst_Allocator)
 #include "tst_allocator.moc"
+
+void tst_Allocator::damagedFreeListIsDetected_data()
+{
+    QTest::addColumn<QString>("target");
+
+    QTest::newRow("beyond heap") << QStringLiteral("beyond heap");
+    QTest::newRow("misaligned") << QStringLiteral("misaligned");
+    QTest::newRow("inside header") << QStringLiteral("inside header");
+    QTest::newRow("allocated block") << QStringLiteral("allocated block");
+}
+
+void tst_Allocator::damagedFreeListIsDetected()
+{
+    QFETCH(QString, target);
+    Allocator allocator = m_heap->allocator();
+    const quint64 live = allocator.allocate(100, layout::KindEntry);
+    QVERIFY(live != 0);
+    quint64 bogusHead = live;
+    if (target == QLatin1String("beyond heap")) {
+        bogusHead = 0x7ffffffffff0;
+    } else if (target == QLatin1String("misaligned")) {
+        bogusHead = m_heap->heapBegin() + 8;
+    } else if (target == QLatin1String("inside header")) {
+        bogusHead = 64;
+    }
+
+    // Point every non-empty bin at the bogus block, as a damaged header would.
+    layout::AllocatorState &state = m_heap->header()->allocator;
+    for (quint64 &head : state.binHead) {
+        if (head != 0) {
+            head = bogusHead;
+        }
+    }
+    QCOMPARE(allocator.allocate(64, layout::KindEntry), quint64(0));
+    QVERIFY(allocator.isDamaged());
+
+    Allocator rebuilt = m_heap->allocator();
+    rebuilt.reset({live});
+    QVERIFY(!rebuilt.isDamaged());
+    QVERIFY(rebuilt.allocate(64, layout::KindEntry) != 0);
+    QCOMPARE(state.usedBytes + state.freeBytes, m_heap->heapSize());
+}
