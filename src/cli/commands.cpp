@@ -38,6 +38,7 @@ std::unique_ptr<SharedMemoryPool> attachExisting(const QString &name)
 {
     SharedMemoryPool::Options options;
     options.openMode = SharedMemoryPool::AttachOnly;
+    options.useProcessSlot = false; // works on a pool whose slots are all taken
     auto pool = std::make_unique<SharedMemoryPool>(name, options);
     if (pool->isAttached()) {
         return pool;
@@ -51,14 +52,6 @@ std::unique_ptr<SharedMemoryPool> attachExisting(const QString &name)
     return nullptr;
 }
 
-// Reads the pool's figures. The pool object of this process uses an attachment slot, which
-// is left out of attachedProcesses so that the figure counts only the other attachments.
-PoolStats statsWithoutSelf(const SharedMemoryPool &pool)
-{
-    PoolStats stats = pool.stats();
-    stats.attachedProcesses = qMax<qint64>(0, stats.attachedProcesses - 1);
-    return stats;
-}
 
 QByteArray readStandardInput()
 {
@@ -152,6 +145,7 @@ int runPools(const QStringList &arguments)
     for (const QString &name : names) {
         SharedMemoryPool::Options options;
         options.openMode = SharedMemoryPool::AttachOnly;
+        options.useProcessSlot = false;
         const SharedMemoryPool pool(name, options);
         if (!pool.isAttached()) {
             entries.append(QJsonObject{ { QStringLiteral("name"), name },
@@ -160,7 +154,7 @@ int runPools(const QStringList &arguments)
             continue;
         }
 
-        const PoolStats stats = statsWithoutSelf(pool);
+        const PoolStats stats = pool.stats();
         const qsizetype keyCount = pool.keys().size();
         entries.append(
                 QJsonObject{ { QStringLiteral("name"), name },
@@ -318,6 +312,7 @@ int runSet(const QStringList &arguments)
                         .arg(parser.value(ttlOption)));
     }
     SharedMemoryPool::Options options;
+    options.useProcessSlot = false;
     if (parser.isSet(sizeOption)) {
         options.size = parser.value(sizeOption).toLongLong(&ok);
         if (!ok || options.size <= 0) {
@@ -439,7 +434,7 @@ int runStats(const QStringList &arguments)
     if (!pool) {
         return ExitFailure;
     }
-    const PoolStats stats = statsWithoutSelf(*pool);
+    const PoolStats stats = pool->stats();
     if (parser.isSet(jsonOption())) {
         const QJsonObject object = QJsonObject::fromVariantMap(stats.toVariantMap());
         writeOutput(documentText(QJsonDocument(object), parser.isSet(prettyOption())));

@@ -10,6 +10,7 @@
 
 #include <QMutex>
 #include <QSet>
+#include <QThread>
 #include <QTimer>
 
 namespace mvent {
@@ -105,7 +106,6 @@ bool EventManagerPrivate::open()
     notifier = std::make_unique<Notifier>(pool.get(), &doorbell, mode, std::move(callbacks));
     notifier->setMaxSpinMicroseconds(options.maxSpinMicroseconds);
     updateFilter();
-    notifier->start();
 
     maintenance = new QTimer(q);
     maintenance->setInterval(MaintenanceIntervalMs);
@@ -154,6 +154,19 @@ void EventManagerPrivate::updateFilter()
     slot->eventFilter.store(filter, std::memory_order_release);
     if (filter) {
         slot->listening.fetch_or(layout::ListenEvents, std::memory_order_release);
+        // Delivery starts with the first subscription, from the moment the slot was claimed:
+        // other processes see this manager as attached from then on, so an event they publish
+        // after that reaches a subscription made right after construction.
+        if (QThread::currentThread() == q->thread()) {
+            notifier->start(pool->attachCursor());
+        } else {
+            // The socket notifier of queued delivery must live in the manager's thread.
+            QMetaObject::invokeMethod(q, [this] {
+                if (notifier) {
+                    notifier->start(pool->attachCursor());
+                }
+            }, Qt::QueuedConnection);
+        }
     }
 }
 

@@ -44,12 +44,17 @@ Notifier::~Notifier()
 
 void Notifier::start()
 {
+    start(m_pool->log()->endCursor());
+}
+
+void Notifier::start(const EventLog::Cursor &from)
+{
     if (m_running) {
         return;
     }
     m_running = true;
     m_stopping.store(false);
-    m_cursor = m_pool->log()->endCursor();
+    m_cursor = from;
     if (m_mode == ThreadMode) {
         m_thread = std::thread([this] { threadMain(); });
         return;

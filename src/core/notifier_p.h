@@ -50,6 +50,8 @@ public:
 
     // Starts at the current end of the log: records appended later are delivered.
     void start();
+    // Starts at from, for example Pool::attachCursor().
+    void start(const EventLog::Cursor &from);
     void stop();
     // Delivers what is pending now; for the maintenance tick of EventLoopMode.
     void deliverPending();

@@ -201,6 +201,7 @@ bool Pool::open(const QByteArray &doorbellName, PoolError *error)
             locked = guard.isLocked();
             if (locked) {
                 m_processes->reclaimDead();
+                m_attachCursor = m_log->endCursor();
                 m_slot = m_processes->claim(doorbellName);
             }
         }

@@ -71,6 +71,9 @@ public:
     qint64 maxValueSize(qsizetype keyLength = 0) const;
     qint64 segmentSize() const;
     int slotIndex() const { return m_slot; }
+    // The end of the log when the slot was claimed: records appended after the process became
+    // visible as attached.
+    EventLog::Cursor attachCursor() const { return m_attachCursor; }
     EventLog *log() const { return m_log.get(); }
     ProcessTable *processes() const { return m_processes.get(); }
 
@@ -114,6 +117,7 @@ private:
     std::unique_ptr<ProcessTable> m_processes;
     int m_slot = -1;
     quint32 m_pid = 0;
+    EventLog::Cursor m_attachCursor;
 };
 
 } // namespace mvent

@@ -63,21 +63,24 @@ bool SharedMemoryPoolPrivate::open()
     close();
     PoolError failure;
     QString message;
-    if (!doorbell.open(&message)) {
+    if (options.useProcessSlot && !doorbell.open(&message)) {
         return fail({SharedMemoryPool::ResourceError, message});
     }
     pool = std::make_unique<Pool>(name, options);
-    if (!pool->open(doorbell.name(), &failure)) {
+    // A null doorbell name tells the engine not to claim a process slot.
+    if (!pool->open(options.useProcessSlot ? doorbell.name() : QByteArray(), &failure)) {
         pool.reset();
         doorbell.close();
         return fail(failure);
     }
-    Notifier::Callbacks callbacks;
-    callbacks.record = [this](const LogRecord &record) { onRecord(record); };
-    callbacks.missed = [this](quint64 count) { Q_EMIT q->changesMissed(count); };
-    callbacks.destroyed = [this] { handleDestroyed(); };
-    notifier = std::make_unique<Notifier>(pool.get(), &doorbell, Notifier::EventLoopMode,
-                                          std::move(callbacks));
+    if (options.useProcessSlot) {
+        Notifier::Callbacks callbacks;
+        callbacks.record = [this](const LogRecord &record) { onRecord(record); };
+        callbacks.missed = [this](quint64 count) { Q_EMIT q->changesMissed(count); };
+        callbacks.destroyed = [this] { handleDestroyed(); };
+        notifier = std::make_unique<Notifier>(pool.get(), &doorbell, Notifier::EventLoopMode,
+                                              std::move(callbacks));
+    }
     maintenance = new QTimer(q);
     maintenance->setInterval(MaintenanceIntervalMs);
     QObject::connect(maintenance, &QTimer::timeout, q, [this] { onMaintenance(); });
@@ -112,6 +115,11 @@ void SharedMemoryPoolPrivate::startListening()
     listening = true;
     if (!pool) {
         return; // open() starts listening once attached
+    }
+    if (!notifier) {
+        qCWarning(lcPool, "pool %s: change signals need a process slot; this object was opened "
+                          "with useProcessSlot false", qPrintable(name));
+        return;
     }
     pool->processes()->slot(quint32(pool->slotIndex()))->listening.fetch_or(
             layout::ListenChanges, std::memory_order_release);
@@ -169,7 +177,7 @@ void SharedMemoryPoolPrivate::onMaintenance()
     }
     // A writer killed between appending and ringing leaves a change without a wake-up; this
     // tick delivers it at most one interval late.
-    if (listening) {
+    if (listening && notifier) {
         notifier->deliverPending();
     }
 }

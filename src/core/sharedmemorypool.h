@@ -103,6 +103,10 @@ public:
         int maxAttachments = 64;         // pool objects open at once, across all processes
         qint64 eventLogSize = 0;         // bytes of the change log; 0 picks a quarter of size
         int lockTimeoutMs = 5000;        // bound on waiting for the writer lock
+        // false opens the pool without a process-table slot: the object emits no change
+        // signals, is not counted in attachedProcesses, and opening takes no lock. For
+        // short-lived tools that only read or write values.
+        bool useProcessSlot = true;
         // File mode of a new segment; add group bits to share with the file's group.
         QFileDevice::Permissions permissions = QFileDevice::ReadOwner | QFileDevice::WriteOwner;
     };

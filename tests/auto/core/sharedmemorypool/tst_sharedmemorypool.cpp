@@ -93,6 +93,7 @@ private Q_SLOTS:
     void destroyPoolNotifiesOtherObject();
     void setAfterDamagedLogHeadFinishes();
     void attachBeyondMaxAttachmentsFails();
+    void attachWithoutSlotWhenSlotsAreFull();
 
 private:
     QString uniqueName(const char *tag);
@@ -1040,4 +1041,24 @@ void tst_SharedMemoryPool::attachBeyondMaxAttachmentsFails()
 }
 
 QTEST_MAIN(tst_SharedMemoryPool)
+void tst_SharedMemoryPool::attachWithoutSlotWhenSlotsAreFull()
+{
+    const QString name = uniqueName("noslot");
+    SharedMemoryPool::Options options = smallOptions();
+    options.maxAttachments = 1;
+    SharedMemoryPool first(name, options);
+    QVERIFY2(first.isAttached(), qPrintable(describe(first)));
+    QVERIFY2(first.set(QStringLiteral("k"), 7), qPrintable(describe(first)));
+
+    SharedMemoryPool::Options reader = options;
+    reader.openMode = SharedMemoryPool::AttachOnly;
+    reader.useProcessSlot = false;
+    SharedMemoryPool second(name, reader);
+    QVERIFY2(second.isAttached(), qPrintable(describe(second)));
+    QCOMPARE(second.value(QStringLiteral("k")), QVariant(qint64(7)));
+    QVERIFY2(second.set(QStringLiteral("k"), 8), qPrintable(describe(second)));
+    QCOMPARE(first.value(QStringLiteral("k")), QVariant(qint64(8)));
+    QCOMPARE(second.stats().attachedProcesses, qint64(1));
+}
+
 #include "tst_sharedmemorypool.moc"
