@@ -17,8 +17,6 @@ REQUIRED_PACKAGES=(
     ninja-build
     qt6-base-dev
     qt6-charts-dev
-    qt6-declarative-dev
-    libssl-dev
     libbenchmark-dev
     clang-14
     libclang-rt-14-dev
