@@ -18,6 +18,7 @@ REQUIRED_PACKAGES=(
     qt6-base-dev
     qt6-charts-dev
     libbenchmark-dev
+    libzmq3-dev qt6-remoteobjects-dev libqt6remoteobjects6-bin libiceoryx-posh-dev iceoryx
     clang-14
     libclang-rt-14-dev
     util-linux
