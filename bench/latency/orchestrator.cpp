@@ -299,10 +299,11 @@ void printLatencyTable(const Placement &placement, const std::vector<const Trans
     };
     const double queued = p50("mvent-queued");
     const double direct = p50("mvent-direct");
+    const double futex = p50("futex");
     std::printf("\nLatency, %s: one-way = round trip / 2, 64-byte messages, median of %d run(s)\n",
                 qPrintable(placement.name), repeat);
-    std::printf("%-14s %9s %9s %9s %9s  %s\n", "transport", "p50 us", "p99 us", "/queued",
-                "/direct", "p50 range us");
+    std::printf("%-14s %9s %9s %9s %9s %9s  %s\n", "transport", "p50 us", "p99 us", "/queued",
+                "/direct", "/futex", "p50 range us");
     for (const TransportInfo *transport : order) {
         const Samples &samples = results.at(QString::fromLatin1(transport->name));
         if (!samples.skipped.isEmpty() || !samples.failure.isEmpty()) {
@@ -313,9 +314,9 @@ void printLatencyTable(const Placement &placement, const std::vector<const Trans
         }
         const double value = median(samples.p50Us);
         const auto [low, high] = std::minmax_element(samples.p50Us.begin(), samples.p50Us.end());
-        std::printf("%-14s %9.2f %9.2f %9s %9s  %.2f-%.2f\n", transport->name, value,
+        std::printf("%-14s %9.2f %9.2f %9s %9s %9s  %.2f-%.2f\n", transport->name, value,
                     median(samples.p99Us), qPrintable(ratio(value, queued)),
-                    qPrintable(ratio(value, direct)), *low, *high);
+                    qPrintable(ratio(value, direct)), qPrintable(ratio(value, futex)), *low, *high);
     }
 }
 
