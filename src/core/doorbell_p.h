@@ -29,7 +29,7 @@ public:
     int fileDescriptor() const { return m_fd; }
     // NUL-free name, at most NameCapacity - 1 bytes, to store in the process slot.
     QByteArray name() const { return m_name; }
-    // Reads and discards every queued wake-up; returns how many there were.
+    // Reads and discards one queued wake-up; returns 1 if there was one.
     int drain();
 
     // Sends one wake-up to the doorbell called name. Never blocks: a full queue already

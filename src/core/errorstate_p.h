@@ -14,6 +14,27 @@ namespace mvent {
 class ErrorState
 {
 public:
+    // Fails with NotAttached, naming why the last open failed, if it did.
+    bool failNotAttached(const QString &poolName) const
+    {
+        QString message = QStringLiteral("pool '%1' is not attached").arg(poolName);
+        QMutexLocker locker(&m_mutex);
+        if (!m_openFailure.isEmpty()) {
+            message += QStringLiteral(" (opening it failed: %1)").arg(m_openFailure);
+        }
+        m_error = SharedMemoryPool::NotAttached;
+        m_message = message;
+        m_pending.store(true, std::memory_order_relaxed);
+        return false;
+    }
+
+    // Records why opening failed, for failNotAttached(); an empty reason clears it.
+    void setOpenFailure(const QString &reason) const
+    {
+        QMutexLocker locker(&m_mutex);
+        m_openFailure = reason;
+    }
+
     bool fail(const PoolError &failure) const
     {
         QMutexLocker locker(&m_mutex);
@@ -50,6 +71,7 @@ private:
     mutable std::atomic<bool> m_pending = false;
     mutable SharedMemoryPool::Error m_error = SharedMemoryPool::NoError;
     mutable QString m_message;
+    mutable QString m_openFailure;
 };
 
 } // namespace mvent

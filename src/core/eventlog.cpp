@@ -35,11 +35,16 @@ void EventLog::reclaimUntil(quint64 end)
     if (end <= m_size) {
         return;
     }
-    const quint64 position = end - m_size;
+    // Free at least a sixteenth of the ring at a time, so the cold header reads and the fence
+    // below are paid once per many appends instead of once per append.
+    const quint64 position = end - m_size + m_size / 16;
     // Move the tail record by record until it reaches position; readers still behind the new
     // tail count the records they missed.
     quint64 tail = m_state->tail.load(std::memory_order_relaxed);
-    if (position > tail && position - tail > m_size) {
+    if (tail >= end - m_size) {
+        return; // the bytes about to be written hold no readable record
+    }
+    if (position - tail > m_size) {
         // Between a valid tail and position there is at most one ring of records. A damaged
         // head or tail can put them further apart, and walking that distance record by record
         // could take 2^40 steps under the lock, so every record before position is dropped.

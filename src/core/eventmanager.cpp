@@ -80,8 +80,10 @@ bool EventManagerPrivate::open()
     if (!pool->open(doorbell.name(), &failure)) {
         pool.reset();
         doorbell.close();
+        errors.setOpenFailure(failure.message);
         return fail(failure);
     }
+    errors.setOpenFailure(QString());
 
     Notifier::Callbacks callbacks;
     callbacks.record = [this](const LogRecord &record) { onRecord(record); };
@@ -238,8 +240,7 @@ bool EventManager::publish(const QString &name, const QVariant &value, qint64 tt
                                 .arg(name)});
     }
     if (!d->pool) {
-        return d->fail({SharedMemoryPool::NotAttached,
-                        QStringLiteral("pool '%1' is not attached").arg(d->poolName)});
+        return d->errors.failNotAttached(d->poolName);
     }
     QString message;
     const std::optional<EncodedValue> encoded = ValueCodec::encode(value, &message);

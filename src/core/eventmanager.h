@@ -46,7 +46,7 @@ public:
         int maxSpinMicroseconds = 50;     // DirectDelivery: spin bound before sleeping
     };
 
-    // Metadata of a received event.
+    /*! Metadata of a received event. */
     struct EventInfo
     {
         quint64 sequence = 0; // position in the pool's log, increasing
@@ -54,8 +54,10 @@ public:
         qint64 publisherPid = 0;
     };
 
-    // Called for every received event that passes the subscription filter, on the delivery
-    // thread, before eventReceived() is emitted.
+    /*!
+        Handler called for every received event that passes the subscription filter, on the
+        delivery thread, before eventReceived() is emitted.
+    */
     using RecordHandler = std::function<void(const QString &name, const QVariant &value,
                                              const EventInfo &info)>;
 
@@ -63,8 +65,11 @@ public:
     EventManager(const QString &poolName, const Options &options, QObject *parent = nullptr);
     ~EventManager() override;
 
+    /*! Returns the pool name given to the constructor. */
     QString poolName() const;
+    /*! Returns true while the manager has the pool open and a process slot. */
     bool isAttached() const;
+    /*! Returns the options given to the constructor. */
     Options options() const;
 
     /*!
@@ -77,26 +82,39 @@ public:
     /*! Returns the value stored by the last publish() of \a name with a TTL that is still live. */
     QVariant lastValue(const QString &name, const QVariant &defaultValue = QVariant()) const;
 
-    /*! Receives events called \a name from now on. */
+    /*!
+        Receives events called \a name. The first subscription starts delivery with the events
+        published since this manager attached; a later one sees events from now on. Event
+        names are 1 to 1,024 bytes of UTF-8. May be called from any thread.
+    */
     void subscribe(const QString &name);
+    /*! Stops receiving events called \a name. */
     void unsubscribe(const QString &name);
-    /*! Receives every event from now on, whatever its name. */
+    /*! Receives every event, whatever its name, as subscribe() does for one name. */
     void subscribeAll();
+    /*! Returns the subscribed names, without the effect of subscribeAll(). */
     QStringList subscriptions() const;
 
+    /*! Sets the handler called for each accepted event before eventReceived(). */
     void setRecordHandler(RecordHandler handler);
 
+    /*! Returns the number of accepted events received by this manager. */
     quint64 receivedCount() const;
+    /*! Returns the number of events this manager published. */
     quint64 publishedCount() const;
+    /*! Returns the number of log records lost to this manager because the log overtook it. */
     quint64 missedCount() const;
 
     /*! Stops delivery and releases the process slot; the pool and its events stay. */
     void cleanup();
 
+    /*! Returns the error of the last operation; NoError after a success. */
     SharedMemoryPool::Error error() const;
+    /*! Returns a message for error(). */
     QString errorString() const;
 
 Q_SIGNALS:
+    /*! The manager attached or detached. */
     void attachedChanged(bool attached);
     /*! An event arrived; on the delivery thread (see Delivery). */
     void eventReceived(const QString &name, const QVariant &value);
@@ -104,6 +122,7 @@ Q_SIGNALS:
     void eventsMissed(quint64 count);
     /*! Another process destroyed the pool. */
     void poolDestroyed();
+    /*! An asynchronous failure, such as the pool being destroyed. */
     void errorOccurred(mvent::SharedMemoryPool::Error error);
 
 private:

@@ -24,6 +24,9 @@ class MemoryEventHandlerPrivate;
     on the notifier thread instead. An exception thrown by a handler is caught, logged with
     the event name, counted and reported by handlerFailed(); delivery to other handlers goes
     on.
+
+    Thread safety: on(), off() and publish() may be called from any thread. A handler that the
+    pool could not open still accepts on() calls; isAttached() and error() tell.
 */
 class MVENT_CORE_EXPORT MemoryEventHandler : public QObject
 {
@@ -38,7 +41,9 @@ public:
     MemoryEventHandler(const QString &poolName, const Options &options, QObject *parent = nullptr);
     ~MemoryEventHandler() override;
 
+    /*! Returns the pool name given to the constructor. */
     QString poolName() const;
+    /*! Returns true while the underlying EventManager is attached. */
     bool isAttached() const;
 
     /*! Calls \a callback with the value of every event \a name; returns an id for off(). */
@@ -69,9 +74,13 @@ public:
     /*! Removes every handler and releases the process slot. */
     void cleanup();
 
+    /*! Returns how many handler calls threw. */
     quint64 handlerErrorCount() const;
+    /*! Returns the EventManager that this object owns, for counters and subscriptions. */
     EventManager *manager() const;
+    /*! Returns the error of the last operation, including a failure to open the pool. */
     SharedMemoryPool::Error error() const;
+    /*! Returns a message for error(). */
     QString errorString() const;
 
 Q_SIGNALS:

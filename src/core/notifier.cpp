@@ -9,6 +9,7 @@
 #include <QSocketNotifier>
 
 #include <poll.h>
+#include <unistd.h>
 #include <sched.h>
 
 namespace mvent {
@@ -99,7 +100,11 @@ int Notifier::drain(int limit)
             break;
         }
         ++delivered;
-        m_lastWriterCpu = int(record.cpu);
+        // Only other processes' records tell where the peer runs; this process's own records
+        // would always match its own CPU and stop the spin.
+        if (record.pid != m_ownPid) {
+            m_lastWriterCpu = int(record.cpu);
+        }
         if (m_callbacks.record) {
             m_callbacks.record(record);
         }

@@ -11,6 +11,8 @@
 #include <functional>
 #include <thread>
 
+#include <unistd.h>
+
 class QSocketNotifier;
 
 namespace mvent {
@@ -88,6 +90,7 @@ private:
     qint64 m_spinBudgetNs = 0;
     qint64 m_sleptSinceNs = 0;  // CLOCK_MONOTONIC when the last sleep began, 0 while awake
     int m_lastWriterCpu = -1;
+    const quint32 m_ownPid = quint32(::getpid());
 };
 
 } // namespace mvent

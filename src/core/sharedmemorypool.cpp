@@ -71,8 +71,10 @@ bool SharedMemoryPoolPrivate::open()
     if (!pool->open(options.useProcessSlot ? doorbell.name() : QByteArray(), &failure)) {
         pool.reset();
         doorbell.close();
+        errors.setOpenFailure(failure.message);
         return fail(failure);
     }
+    errors.setOpenFailure(QString());
     if (options.useProcessSlot) {
         Notifier::Callbacks callbacks;
         callbacks.record = [this](const LogRecord &record) { onRecord(record); };
@@ -264,7 +266,7 @@ bool SharedMemoryPool::set(const QString &key, const QVariant &value, qint64 ttl
         return d->fail({UnsupportedType, QStringLiteral("cannot store key '%1': %2").arg(key, message)});
     }
     if (!d->pool) {
-        return d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+        return d->errors.failNotAttached(d->name);
     }
     PoolError failure;
     const qint64 expiresMs = ttlMs > 0 ? wallClockMs() + ttlMs : 0;
@@ -279,7 +281,7 @@ bool SharedMemoryPool::set(const QString &key, const QVariant &value, qint64 ttl
 QVariant SharedMemoryPool::value(const QString &key, const QVariant &defaultValue) const
 {
     if (!d->pool) {
-        d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+        d->errors.failNotAttached(d->name);
         return defaultValue;
     }
     PoolError failure;
@@ -299,7 +301,7 @@ QVariant SharedMemoryPool::value(const QString &key, const QVariant &defaultValu
 bool SharedMemoryPool::remove(const QString &key)
 {
     if (!d->pool) {
-        return d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+        return d->errors.failNotAttached(d->name);
     }
     PoolError failure;
     bool existed = false;
@@ -314,7 +316,7 @@ bool SharedMemoryPool::remove(const QString &key)
 bool SharedMemoryPool::contains(const QString &key) const
 {
     if (!d->pool) {
-        return d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+        return d->errors.failNotAttached(d->name);
     }
     PoolError failure;
     const bool found = d->pool->get(key.toUtf8(), &failure).has_value();
@@ -328,7 +330,7 @@ bool SharedMemoryPool::contains(const QString &key) const
 QStringList SharedMemoryPool::keys() const
 {
     if (!d->pool) {
-        d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+        d->errors.failNotAttached(d->name);
         return {};
     }
     PoolError failure;
@@ -349,7 +351,7 @@ QStringList SharedMemoryPool::keys() const
 bool SharedMemoryPool::clear()
 {
     if (!d->pool) {
-        return d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+        return d->errors.failNotAttached(d->name);
     }
     PoolError failure;
     if (!d->pool->clear(&failure)) {
@@ -368,7 +370,7 @@ PoolStats SharedMemoryPool::stats() const
 int SharedMemoryPool::removeExpired()
 {
     if (!d->pool) {
-        d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+        d->errors.failNotAttached(d->name);
         return -1;
     }
     PoolError failure;
@@ -385,7 +387,7 @@ int SharedMemoryPool::removeExpired()
 bool SharedMemoryPool::destroyPool()
 {
     if (!d->pool) {
-        return d->fail({NotAttached, QStringLiteral("pool '%1' is not attached").arg(d->name)});
+        return d->errors.failNotAttached(d->name);
     }
     PoolError failure;
     if (!d->pool->destroy(&failure)) {

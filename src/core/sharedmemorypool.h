@@ -117,8 +117,11 @@ public:
     SharedMemoryPool(const QString &name, const Options &options, QObject *parent = nullptr);
     ~SharedMemoryPool() override;
 
+    /*! Returns the pool name given to the constructor. */
     QString name() const;
+    /*! Returns true while this object has the segment mapped. */
     bool isAttached() const;
+    /*! Returns the options given to the constructor; an existing pool may have other sizes. */
     Options options() const;
 
     /*! Opens the pool again after a failure or detach(). Returns false and sets error(). */
@@ -141,20 +144,27 @@ public:
     bool contains(const QString &key) const;
     /*! Returns every key with a value that has not expired, in no particular order. */
     QStringList keys() const;
-    /*! Removes every key. */
+    /*! Removes every key. Returns false and sets error() if the pool is not attached or locked. */
     bool clear();
     /*! Reads the pool's figures; an empty PoolStats when not attached. */
     PoolStats stats() const;
-    /*! Removes expired entries now instead of waiting for the next periodic sweep. */
+    /*!
+        Removes expired entries now instead of waiting for the next sweep, which runs once a
+        second. Returns how many were removed, or -1 with error() set.
+    */
     int removeExpired();
 
     /*! Marks the pool destroyed for every attached process and removes its segment. */
     bool destroyPool();
 
+    /*! Returns the maximum key length in bytes of UTF-8 (1,024). */
     qint64 maxKeyLength() const;
+    /*! Returns the largest encoded value for a one-byte key; each further key byte lowers it. */
     qint64 maxValueSize() const;
 
+    /*! Returns the error of the last operation; NoError after a success. */
     Error error() const;
+    /*! Returns a message for error() naming the pool, key or value, and what to do. */
     QString errorString() const;
 
     /*! Returns the directory that holds the user's pools (MVENT_RUNTIME_DIR overrides it). */
@@ -167,6 +177,7 @@ public:
     static bool isValidName(const QString &name);
 
 Q_SIGNALS:
+    /*! This object attached or detached. */
     void attachedChanged(bool attached);
     /*! A process, this one included, stored \a value under \a key. */
     void valueChanged(const QString &key, const QVariant &value);
