@@ -1,33 +1,39 @@
 // SPDX-License-Identifier: MIT
 #include "doorbell_p.h"
 
+#include "clock_p.h"
+#include "runtimedir_p.h"
+
+#include <QDir>
+#include <QFile>
 #include <QRandomGenerator>
 
 #include <cerrno>
 #include <cstring>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace mvent {
 
 namespace {
 
-socklen_t abstractAddress(const char *name, int nameLength, sockaddr_un *address)
-{
-    std::memset(address, 0, sizeof *address);
-    address->sun_family = AF_UNIX;
-    // sun_path[0] == '\0' selects the abstract namespace; the name follows without a NUL.
-    const int length = qMin<int>(nameLength, sizeof address->sun_path - 1);
-    std::memcpy(address->sun_path + 1, name, size_t(length));
-    return socklen_t(offsetof(sockaddr_un, sun_path) + 1 + length);
-}
+constexpr char FilePrefix[] = ".bell-";
 
-int senderSocket()
+// Removes the FIFOs of dead processes; the name starts with the owner's pid.
+void removeOrphans()
 {
-    // One unbound socket per process serves every ring(); sendto() is thread-safe.
-    static const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    return fd;
+    const QDir dir(runtimeDirectoryPath());
+    const QStringList entries = dir.entryList({QLatin1String(FilePrefix) + QLatin1Char('*')},
+                                              QDir::System | QDir::Hidden);
+    for (const QString &entry : entries) {
+        const QString name = entry.mid(int(sizeof FilePrefix) - 1);
+        bool ok = false;
+        const qint64 pid = name.section(QLatin1Char('-'), 0, 0).toLongLong(&ok);
+        if (ok && pid > 0 && processStartTime(pid) == 0) {
+            QFile::remove(dir.filePath(entry));
+        }
+    }
 }
 
 } // namespace
@@ -37,32 +43,52 @@ Doorbell::~Doorbell()
     close();
 }
 
+QString Doorbell::pathFor(QByteArrayView name)
+{
+    return runtimeDirectoryPath() + QLatin1Char('/') + QLatin1String(FilePrefix)
+            + QString::fromLatin1(name);
+}
+
+void Doorbell::removeStale(QByteArrayView name)
+{
+    if (!name.isEmpty()) {
+        QFile::remove(pathFor(name));
+    }
+}
+
 bool Doorbell::open(QString *errorMessage)
 {
     close();
-    m_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (m_fd < 0) {
-        *errorMessage = QStringLiteral("cannot create a wake-up socket: %1")
-                                .arg(QString::fromLocal8Bit(std::strerror(errno)));
+    if (!ensureRuntimeDirectory(errorMessage)) {
         return false;
     }
+    removeOrphans();
     for (int attempt = 0; attempt < 8; ++attempt) {
-        const QByteArray name = QByteArrayLiteral("mvent.")
-                + QByteArray::number(QRandomGenerator::system()->generate64(), 16)
+        const QByteArray name = QByteArray::number(::getpid()) + '-'
                 + QByteArray::number(QRandomGenerator::system()->generate64(), 16);
-        sockaddr_un address;
-        const socklen_t length = abstractAddress(name.constData(), int(name.size()), &address);
-        if (::bind(m_fd, reinterpret_cast<sockaddr *>(&address), length) == 0) {
-            m_name = name;
-            return true;
+        const QString path = pathFor(name);
+        const QByteArray nativePath = QFile::encodeName(path);
+        if (::mkfifo(nativePath.constData(), 0600) != 0) {
+            if (errno == EEXIST) {
+                continue;
+            }
+            *errorMessage = QStringLiteral("cannot create the wake-up FIFO %1: %2")
+                                    .arg(path, QString::fromLocal8Bit(std::strerror(errno)));
+            return false;
         }
-        if (errno != EADDRINUSE) {
-            break;
+        m_fd = ::open(nativePath.constData(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (m_fd < 0) {
+            *errorMessage = QStringLiteral("cannot open the wake-up FIFO %1: %2")
+                                    .arg(path, QString::fromLocal8Bit(std::strerror(errno)));
+            ::unlink(nativePath.constData());
+            return false;
         }
+        m_name = name;
+        m_path = path;
+        return true;
     }
-    *errorMessage = QStringLiteral("cannot bind a wake-up socket: %1")
-                            .arg(QString::fromLocal8Bit(std::strerror(errno)));
-    close();
+    *errorMessage = QStringLiteral("cannot create a wake-up FIFO with a unique name in %1")
+                            .arg(runtimeDirectoryPath());
     return false;
 }
 
@@ -71,29 +97,60 @@ void Doorbell::close()
     if (m_fd >= 0) {
         ::close(m_fd);
         m_fd = -1;
+        ::unlink(QFile::encodeName(m_path).constData());
     }
     m_name.clear();
+    m_path.clear();
 }
 
 int Doorbell::drain()
 {
-    // Writers ring only after the listener announced sleep, so one datagram is the rule. One
-    // recv() saves the second call that would only return EAGAIN; a datagram left over wakes
-    // the listener once more, which then finds nothing new.
+    // Writers ring only after the listener announced sleep, so one byte is the rule; a byte
+    // left over wakes the listener once more, which then finds nothing new.
     char buffer[64];
-    return ::recv(m_fd, buffer, sizeof buffer, MSG_DONTWAIT) >= 0 ? 1 : 0;
+    return ::read(m_fd, buffer, sizeof buffer) > 0 ? 1 : 0;
 }
 
-void Doorbell::ring(const char *name, int nameLength)
+void Doorbell::ringSelf()
 {
-    const int fd = senderSocket();
-    if (fd < 0 || nameLength <= 0) {
+    const char byte = 1;
+    [[maybe_unused]] const ssize_t written = ::write(m_fd, &byte, 1);
+}
+
+DoorbellRinger::DoorbellRinger(quint32 slots)
+    : m_entries(slots)
+{
+}
+
+DoorbellRinger::~DoorbellRinger()
+{
+    for (const Entry &entry : m_entries) {
+        if (entry.fd >= 0) {
+            ::close(entry.fd);
+        }
+    }
+}
+
+void DoorbellRinger::ring(quint32 slot, QByteArrayView name)
+{
+    if (slot >= m_entries.size() || name.isEmpty()) {
         return;
     }
-    sockaddr_un address;
-    const socklen_t length = abstractAddress(name, nameLength, &address);
-    const char byte = 1;
-    ::sendto(fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr *>(&address), length);
+    QMutexLocker locker(&m_mutex);
+    Entry &entry = m_entries[slot];
+    if (entry.name != name) {
+        if (entry.fd >= 0) {
+            ::close(entry.fd);
+        }
+        entry.name = name.toByteArray();
+        // Read-write, so that a listener that has gone cannot make the write raise SIGPIPE.
+        entry.fd = ::open(QFile::encodeName(Doorbell::pathFor(name)).constData(),
+                          O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    }
+    if (entry.fd >= 0) {
+        const char byte = 1;
+        [[maybe_unused]] const ssize_t written = ::write(entry.fd, &byte, 1);
+    }
 }
 
 } // namespace mvent

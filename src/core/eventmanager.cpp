@@ -7,6 +7,7 @@
 #include "logging_p.h"
 #include "notifier_p.h"
 #include "pool_p.h"
+#include "runtimedir_p.h"
 
 #include <QMutex>
 #include <QSet>
@@ -72,6 +73,10 @@ public:
 bool EventManagerPrivate::open()
 {
     QString message;
+    // The doorbell lives in the runtime directory, so its problems are reported first.
+    if (!ensureRuntimeDirectory(&message)) {
+        return fail({SharedMemoryPool::PermissionDenied, message});
+    }
     if (!doorbell.open(&message)) {
         return fail({SharedMemoryPool::ResourceError, message});
     }

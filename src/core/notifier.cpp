@@ -76,7 +76,7 @@ void Notifier::stop()
     m_running = false;
     m_stopping.store(true);
     if (m_thread.joinable()) {
-        Doorbell::ring(m_doorbell->name().constData(), int(m_doorbell->name().size()));
+        m_doorbell->ringSelf();
         m_thread.join();
     }
     delete m_context; // also deletes the socket notifier and any queued continuation

@@ -874,9 +874,8 @@ bool Pool::destroy(PoolError *error)
     }
     // Wake every listener, asleep or not, so that each notices at once.
     for (quint32 i = 0; i < m_processes->size(); ++i) {
-        const ProcessSlot *slot = m_processes->slot(i);
-        if (slot->state.load(std::memory_order_acquire) == SlotActive) {
-            Doorbell::ring(slot->doorbell, int(qstrnlen(slot->doorbell, sizeof slot->doorbell)));
+        if (m_processes->slot(i)->state.load(std::memory_order_acquire) == SlotActive) {
+            m_processes->ring(i);
         }
     }
     if (!m_segment->remove()) {

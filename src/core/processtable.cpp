@@ -20,7 +20,14 @@ ProcessTable::ProcessTable(uchar *segment, Header *header)
     : m_table(segment + header->processTableOffset)
     , m_count(header->processSlots)
     , m_header(header)
+    , m_ringer(header->processSlots)
 {
+}
+
+void ProcessTable::ring(quint32 index)
+{
+    const ProcessSlot *s = slot(index);
+    m_ringer.ring(index, QByteArrayView(s->doorbell, qstrnlen(s->doorbell, sizeof s->doorbell)));
 }
 
 int ProcessTable::claim(const QByteArray &doorbellName)
@@ -65,6 +72,7 @@ int ProcessTable::reclaimDead()
             continue;
         }
         if (!isProcessAlive(s->pid, s->startTime)) {
+            Doorbell::removeStale(QByteArrayView(s->doorbell, qstrnlen(s->doorbell, sizeof s->doorbell)));
             release(i);
             ++reclaimed;
         }
@@ -125,7 +133,7 @@ void ProcessTable::wakeWaiting(quint32 listenFlag, quint64 eventBit)
                 continue;
             }
             if (s->waiting.exchange(0, std::memory_order_seq_cst) == 1) {
-                Doorbell::ring(s->doorbell, int(qstrnlen(s->doorbell, sizeof s->doorbell)));
+                ring(i);
             }
         }
     }

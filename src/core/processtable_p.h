@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "doorbell_p.h"
 #include "layout_p.h"
 #include "mvent_core_export.h"
 
@@ -39,11 +40,15 @@ public:
     // an event, eventBit is eventFilterBit() of its name; for a value change it is 0.
     void wakeWaiting(quint32 listenFlag = layout::ListenChanges, quint64 eventBit = 0);
     static quint64 eventFilterBit(QByteArrayView name);
+    // Rings the doorbell of slot index whatever its waiting flag, for example to announce that
+    // the pool was destroyed.
+    void ring(quint32 index);
 
 private:
     uchar *m_table;
     quint32 m_count;
     layout::Header *m_header;
+    DoorbellRinger m_ringer;
 };
 
 } // namespace mvent

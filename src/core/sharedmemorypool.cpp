@@ -63,6 +63,10 @@ bool SharedMemoryPoolPrivate::open()
     close();
     PoolError failure;
     QString message;
+    // The doorbell lives in the runtime directory, so its problems are reported first.
+    if (!ensureRuntimeDirectory(&message)) {
+        return fail({SharedMemoryPool::PermissionDenied, message});
+    }
     if (options.useProcessSlot && !doorbell.open(&message)) {
         return fail({SharedMemoryPool::ResourceError, message});
     }
