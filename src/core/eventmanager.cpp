@@ -253,8 +253,12 @@ bool EventManager::publish(const QString &name, const QVariant &value, qint64 tt
         return d->fail({SharedMemoryPool::UnsupportedType,
                         QStringLiteral("cannot publish event '%1': %2").arg(name, message)});
     }
-    const QByteArray utf8 = name.toUtf8();
     PoolError failure;
+    const std::optional<QByteArray> encodedName = Pool::encodeKey(name, &failure);
+    if (!encodedName) {
+        return d->fail(failure);
+    }
+    const QByteArray &utf8 = *encodedName;
     const qint64 expiresMs = ttlMs > 0 ? wallClockMs() + ttlMs : 0;
     if (!d->pool->publishEvent(utf8, *encoded, expiresMs, &failure)) {
         return d->fail(failure);

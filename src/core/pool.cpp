@@ -272,6 +272,30 @@ void Pool::unlock()
     RobustMutex(&m_header->lock).unlock();
 }
 
+std::optional<QByteArray> Pool::encodeKey(const QString &key, PoolError *error)
+{
+    if (!key.isValidUtf16()) {
+        qsizetype position = 0;
+        while (position < key.size()) {
+            const QChar c = key.at(position);
+            if (c.isHighSurrogate() && position + 1 < key.size() && key.at(position + 1).isLowSurrogate()) {
+                position += 2;
+            } else if (c.isSurrogate()) {
+                break;
+            } else {
+                ++position;
+            }
+        }
+        error->set(Error::InvalidKey, QStringLiteral("key of %1 UTF-16 units has an unpaired "
+                                                     "surrogate at index %2; keys must be valid "
+                                                     "Unicode")
+                                              .arg(key.size())
+                                              .arg(position));
+        return std::nullopt;
+    }
+    return key.toUtf8();
+}
+
 bool Pool::checkKey(QByteArrayView key, PoolError *error)
 {
     if (key.isEmpty()) {

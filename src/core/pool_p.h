@@ -80,6 +80,9 @@ public:
     // Checks that the pool is attached and the value of key or event name fits.
     bool checkWrite(QByteArrayView name, const EncodedValue &value, const char *what,
                     PoolError *error) const;
+    // Converts a key or event name to UTF-8, rejecting unpaired UTF-16 surrogates, which
+    // UTF-8 cannot carry and toUtf8() would silently replace, merging distinct keys.
+    static std::optional<QByteArray> encodeKey(const QString &key, PoolError *error);
     // Checks a key: not empty, at most layout::MaxKeyBytes of UTF-8.
     static bool checkKey(QByteArrayView key, PoolError *error);
 

@@ -274,7 +274,8 @@ bool SharedMemoryPool::set(const QString &key, const QVariant &value, qint64 ttl
     }
     PoolError failure;
     const qint64 expiresMs = ttlMs > 0 ? wallClockMs() + ttlMs : 0;
-    if (!d->pool->set(key.toUtf8(), *encoded, expiresMs, &failure)) {
+    const std::optional<QByteArray> utf8 = Pool::encodeKey(key, &failure);
+    if (!utf8 || !d->pool->set(*utf8, *encoded, expiresMs, &failure)) {
         return d->fail(failure);
     }
     d->pool->processes()->wakeWaiting();
@@ -289,7 +290,8 @@ QVariant SharedMemoryPool::value(const QString &key, const QVariant &defaultValu
         return defaultValue;
     }
     PoolError failure;
-    const std::optional<EncodedValue> stored = d->pool->get(key.toUtf8(), &failure);
+    const std::optional<QByteArray> utf8 = Pool::encodeKey(key, &failure);
+    const std::optional<EncodedValue> stored = utf8 ? d->pool->get(*utf8, &failure) : std::nullopt;
     if (!stored) {
         if (failure.code != NoError) {
             d->fail(failure);
@@ -309,7 +311,8 @@ bool SharedMemoryPool::remove(const QString &key)
     }
     PoolError failure;
     bool existed = false;
-    if (!d->pool->remove(key.toUtf8(), &existed, &failure)) {
+    const std::optional<QByteArray> utf8 = Pool::encodeKey(key, &failure);
+    if (!utf8 || !d->pool->remove(*utf8, &existed, &failure)) {
         return d->fail(failure);
     }
     d->pool->processes()->wakeWaiting();
@@ -323,7 +326,8 @@ bool SharedMemoryPool::contains(const QString &key) const
         return d->errors.failNotAttached(d->name);
     }
     PoolError failure;
-    const bool found = d->pool->get(key.toUtf8(), &failure).has_value();
+    const std::optional<QByteArray> utf8 = Pool::encodeKey(key, &failure);
+    const bool found = utf8 && d->pool->get(*utf8, &failure).has_value();
     if (failure.code != NoError) {
         return d->fail(failure);
     }

@@ -63,8 +63,15 @@ std::optional<QCborValue> toCbor(const QVariant &value, int depth, QString *erro
     case QMetaType::Float:
     case QMetaType::Double:
         return QCborValue(value.toDouble());
-    case QMetaType::QString:
-        return QCborValue(value.toString());
+    case QMetaType::QString: {
+        const QString text = value.toString();
+        if (!text.isValidUtf16()) {
+            *errorMessage = QStringLiteral("string value contains an unpaired UTF-16 surrogate, "
+                                           "which UTF-8 and CBOR cannot carry; store it as bytes");
+            return std::nullopt;
+        }
+        return QCborValue(text);
+    }
     case QMetaType::QByteArray:
         return QCborValue(value.toByteArray());
     case QMetaType::QDateTime:
@@ -97,6 +104,11 @@ std::optional<QCborValue> toCbor(const QVariant &value, int depth, QString *erro
         QCborMap map;
         const QVariantMap source = value.toMap();
         for (auto it = source.cbegin(); it != source.cend(); ++it) {
+            if (!it.key().isValidUtf16()) {
+                *errorMessage = QStringLiteral("map key contains an unpaired UTF-16 surrogate, "
+                                               "which UTF-8 and CBOR cannot carry");
+                return std::nullopt;
+            }
             std::optional<QCborValue> converted = toCbor(it.value(), depth + 1, errorMessage);
             if (!converted) {
                 return std::nullopt;

@@ -416,6 +416,12 @@ void tst_SharedMemoryPool::failedSetKeepsStoredValues_data()
     QTest::newRow("key of 342 three-byte characters")
             << QString(342, QChar(0x6e29)) << QVariant(1) << qint64(0)
             << SharedMemoryPool::InvalidKey << QStringLiteral("1026");
+    QTest::newRow("key with unpaired surrogate")
+            << (QStringLiteral("k") + QChar(0xd800)) << QVariant(1) << qint64(0)
+            << SharedMemoryPool::InvalidKey << QStringLiteral("surrogate at index 1");
+    QTest::newRow("string value with unpaired surrogate")
+            << QStringLiteral("baseline-text") << QVariant(QString(QChar(0xdc00))) << qint64(0)
+            << SharedMemoryPool::UnsupportedType << QStringLiteral("surrogate");
     QTest::newRow("unsupported type") << QStringLiteral("baseline-int") << QVariant(QPoint(1, 2))
                                       << qint64(0) << SharedMemoryPool::UnsupportedType
                                       << QStringLiteral("QPoint");

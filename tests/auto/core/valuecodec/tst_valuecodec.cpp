@@ -160,6 +160,10 @@ void tst_ValueCodec::unsupportedTypeIsRejected_data()
     QTest::newRow("QRect two levels down")
             << QVariant(QVariantMap{{QStringLiteral("a"), QVariantList{QRect(1, 1, 1, 1)}}})
             << QStringLiteral("QRect");
+    QTest::newRow("string with unpaired surrogate")
+            << QVariant(QString(QChar(0xd800))) << QStringLiteral("surrogate");
+    QTest::newRow("map key with unpaired surrogate")
+            << QVariant(QVariantMap{{QString(QChar(0xdc00)), 1}}) << QStringLiteral("surrogate");
 }
 
 void tst_ValueCodec::unsupportedTypeIsRejected()
