@@ -73,7 +73,11 @@ public:
 bool EventManagerPrivate::open()
 {
     QString message;
-    // The doorbell lives in the runtime directory, so its problems are reported first.
+    // The doorbell lives in the runtime directory, so the name and the directory are checked
+    // before it is created.
+    if (const QString problem = poolNameProblem(poolName); !problem.isEmpty()) {
+        return fail({SharedMemoryPool::InvalidName, problem});
+    }
     if (!ensureRuntimeDirectory(&message)) {
         return fail({SharedMemoryPool::PermissionDenied, message});
     }

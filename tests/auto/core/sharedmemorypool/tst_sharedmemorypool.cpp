@@ -12,6 +12,7 @@
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QScopeGuard>
 #include <QTest>
 #include <QtEndian>
 
@@ -372,7 +373,14 @@ void tst_SharedMemoryPool::invalidPoolNameIsRejected_data()
 void tst_SharedMemoryPool::invalidPoolNameIsRejected()
 {
     QFETCH(QString, name);
-    const QStringList filesBefore = QDir(SharedMemoryPool::runtimeDirectory()).entryList(QDir::Files | QDir::Hidden);
+    // A private runtime directory, because tests running in parallel add files to the shared one.
+    const QByteArray sharedDirectory = qgetenv("MVENT_RUNTIME_DIR");
+    QTemporaryDir privateDirectory;
+    QVERIFY2(privateDirectory.isValid(), qPrintable(privateDirectory.errorString()));
+    qputenv("MVENT_RUNTIME_DIR", QFile::encodeName(privateDirectory.path()));
+    const auto restore = qScopeGuard([&] { qputenv("MVENT_RUNTIME_DIR", sharedDirectory); });
+    const QDir::Filters everything = QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot;
+    const QStringList filesBefore = QDir(SharedMemoryPool::runtimeDirectory()).entryList(everything);
 
     SharedMemoryPool pool(name, smallOptions());
 
@@ -383,8 +391,7 @@ void tst_SharedMemoryPool::invalidPoolNameIsRejected()
     QString message;
     QVERIFY(!SharedMemoryPool::removePool(name, &message));
     QVERIFY(!message.isEmpty());
-    QCOMPARE(QDir(SharedMemoryPool::runtimeDirectory()).entryList(QDir::Files | QDir::Hidden),
-             filesBefore);
+    QCOMPARE(QDir(SharedMemoryPool::runtimeDirectory()).entryList(everything), filesBefore);
 }
 
 void tst_SharedMemoryPool::validNameBoundariesAreAccepted()
