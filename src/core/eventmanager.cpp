@@ -2,6 +2,7 @@
 #include "eventmanager.h"
 
 #include "clock_p.h"
+#include "attachment_p.h"
 #include "doorbell_p.h"
 #include "errorstate_p.h"
 #include "logging_p.h"
@@ -32,6 +33,7 @@ public:
 
     bool open();
     void close();
+    void handleDestroyed();
     void updateFilter();
     void onRecord(const LogRecord &record);
     bool fail(const PoolError &failure) const { return errors.fail(failure); }
@@ -40,9 +42,10 @@ public:
     EventManager *q;
     QString poolName;
     EventManager::Options options;
-    std::unique_ptr<Pool> pool;
-    Doorbell doorbell;
-    std::unique_ptr<Notifier> notifier;
+    Attachment attachment;
+    // References into the attachment, under the names the rest of this file uses.
+    std::unique_ptr<Pool> &pool = attachment.pool;
+    std::unique_ptr<Notifier> &notifier = attachment.notifier;
     QTimer *maintenance = nullptr;
 
     // Read on the delivery thread, changed on the manager's thread.
@@ -72,23 +75,8 @@ public:
 
 bool EventManagerPrivate::open()
 {
-    QString message;
-    // The doorbell lives in the runtime directory, so the name and the directory are checked
-    // before it is created.
-    if (const QString problem = poolNameProblem(poolName); !problem.isEmpty()) {
-        return fail({SharedMemoryPool::InvalidName, problem});
-    }
-    if (!ensureRuntimeDirectory(&message)) {
-        return fail({SharedMemoryPool::PermissionDenied, message});
-    }
-    if (!doorbell.open(&message)) {
-        return fail({SharedMemoryPool::ResourceError, message});
-    }
-    pool = std::make_unique<Pool>(poolName, options.pool);
     PoolError failure;
-    if (!pool->open(doorbell.name(), &failure)) {
-        pool.reset();
-        doorbell.close();
+    if (!attachment.open(poolName, options.pool, true, &failure)) {
         errors.setOpenFailure(failure.message);
         return fail(failure);
     }
@@ -103,43 +91,41 @@ bool EventManagerPrivate::open()
         Q_EMIT q->eventsMissed(count);
     };
     callbacks.destroyed = [this] {
-        QMetaObject::invokeMethod(q, [this] {
-            close();
-            fail({SharedMemoryPool::PoolDestroyed,
-                  QStringLiteral("pool '%1' was destroyed").arg(poolName)});
-            Q_EMIT q->poolDestroyed();
-            Q_EMIT q->errorOccurred(SharedMemoryPool::PoolDestroyed);
-        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(q, [this] { handleDestroyed(); }, Qt::QueuedConnection);
     };
     const Notifier::Mode mode = options.delivery == EventManager::DirectDelivery
             ? Notifier::ThreadMode
             : Notifier::EventLoopMode;
-    notifier = std::make_unique<Notifier>(pool.get(), &doorbell, mode, std::move(callbacks));
-    notifier->setMaxSpinMicroseconds(options.maxSpinMicroseconds);
+    attachment.createNotifier(mode, std::move(callbacks), options.maxSpinMicroseconds);
     updateFilter();
 
     maintenance = new QTimer(q);
     maintenance->setInterval(MaintenanceIntervalMs);
     QObject::connect(maintenance, &QTimer::timeout, q, [this] {
-        if (!pool) {
-            return;
+        if (!attachment.maintain()) {
+            handleDestroyed();
         }
-        pool->heartbeat();
-        notifier->deliverPending();
     });
     maintenance->start();
     succeed();
+    Q_EMIT q->attachedChanged(true);
     return true;
+}
+
+void EventManagerPrivate::handleDestroyed()
+{
+    close();
+    fail({SharedMemoryPool::PoolDestroyed, QStringLiteral("pool '%1' was destroyed").arg(poolName)});
+    Q_EMIT q->poolDestroyed();
+    Q_EMIT q->errorOccurred(SharedMemoryPool::PoolDestroyed);
 }
 
 void EventManagerPrivate::close()
 {
-    const bool wasOpen = pool != nullptr;
-    notifier.reset();
+    const bool wasOpen = attachment.isOpen();
     delete maintenance;
     maintenance = nullptr;
-    pool.reset();
-    doorbell.close();
+    attachment.close();
     if (wasOpen) {
         Q_EMIT q->attachedChanged(false);
     }
@@ -220,9 +206,8 @@ EventManager::EventManager(const QString &poolName, const Options &options, QObj
 
 EventManager::~EventManager()
 {
-    d->notifier.reset(); // joins the notifier thread before anything it uses goes away
-    d->maintenance = nullptr;
-    d->pool.reset();
+    d->maintenance = nullptr; // a child, deleted by QObject after this body
+    d->attachment.close();    // joins the notifier thread before anything it uses goes away
 }
 
 QString EventManager::poolName() const

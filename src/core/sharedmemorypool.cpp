@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "sharedmemorypool.h"
 
+#include "attachment_p.h"
 #include "doorbell_p.h"
 #include "errorstate_p.h"
 #include "notifier_p.h"
@@ -48,12 +49,12 @@ public:
     SharedMemoryPool *q;
     QString name;
     SharedMemoryPool::Options options;
-    std::unique_ptr<Pool> pool;
-    Doorbell doorbell;
-    std::unique_ptr<Notifier> notifier;
+    Attachment attachment;
+    // References into the attachment, under the names the rest of this file uses.
+    std::unique_ptr<Pool> &pool = attachment.pool;
+    std::unique_ptr<Notifier> &notifier = attachment.notifier;
     QTimer *maintenance = nullptr;
     bool listening = false;
-    int maintenanceTicks = 0;
 
     ErrorState errors;
 };
@@ -62,23 +63,7 @@ bool SharedMemoryPoolPrivate::open()
 {
     close();
     PoolError failure;
-    QString message;
-    // The doorbell lives in the runtime directory, so the name and the directory are checked
-    // before it is created.
-    if (const QString problem = poolNameProblem(name); !problem.isEmpty()) {
-        return fail({SharedMemoryPool::InvalidName, problem});
-    }
-    if (!ensureRuntimeDirectory(&message)) {
-        return fail({SharedMemoryPool::PermissionDenied, message});
-    }
-    if (options.useProcessSlot && !doorbell.open(&message)) {
-        return fail({SharedMemoryPool::ResourceError, message});
-    }
-    pool = std::make_unique<Pool>(name, options);
-    // A null doorbell name tells the engine not to claim a process slot.
-    if (!pool->open(options.useProcessSlot ? doorbell.name() : QByteArray(), &failure)) {
-        pool.reset();
-        doorbell.close();
+    if (!attachment.open(name, options, options.useProcessSlot, &failure)) {
         errors.setOpenFailure(failure.message);
         return fail(failure);
     }
@@ -88,8 +73,8 @@ bool SharedMemoryPoolPrivate::open()
         callbacks.record = [this](const LogRecord &record) { onRecord(record); };
         callbacks.missed = [this](quint64 count) { Q_EMIT q->changesMissed(count); };
         callbacks.destroyed = [this] { handleDestroyed(); };
-        notifier = std::make_unique<Notifier>(pool.get(), &doorbell, Notifier::EventLoopMode,
-                                              std::move(callbacks));
+        // Change listeners do not spin: value changes are state, not a latency-critical stream.
+        attachment.createNotifier(Notifier::EventLoopMode, std::move(callbacks), 0);
     }
     maintenance = new QTimer(q);
     maintenance->setInterval(MaintenanceIntervalMs);
@@ -106,12 +91,10 @@ bool SharedMemoryPoolPrivate::open()
 
 void SharedMemoryPoolPrivate::close()
 {
-    const bool wasOpen = pool != nullptr;
-    notifier.reset();
+    const bool wasOpen = attachment.isOpen();
     delete maintenance;
     maintenance = nullptr;
-    pool.reset();
-    doorbell.close();
+    attachment.close();
     if (wasOpen) {
         Q_EMIT q->attachedChanged(false);
     }
@@ -168,27 +151,8 @@ void SharedMemoryPoolPrivate::handleDestroyed()
 
 void SharedMemoryPoolPrivate::onMaintenance()
 {
-    if (!pool) {
-        return;
-    }
-    if (pool->isDestroyed()) {
+    if (!attachment.maintain()) {
         handleDestroyed();
-        return;
-    }
-    pool->heartbeat();
-    if (pool->hasExpiringEntries()) {
-        PoolError ignored;
-        if (pool->removeExpired(&ignored) > 0) {
-            pool->processes()->wakeWaiting();
-        }
-    }
-    if (++maintenanceTicks % 5 == 0) {
-        pool->reclaimDeadSlots();
-    }
-    // A writer killed between appending and ringing leaves a change without a wake-up; this
-    // tick delivers it at most one interval late.
-    if (listening && notifier) {
-        notifier->deliverPending();
     }
 }
 
@@ -230,9 +194,8 @@ SharedMemoryPool::SharedMemoryPool(const QString &name, const Options &options, 
 
 SharedMemoryPool::~SharedMemoryPool()
 {
-    d->notifier.reset();
     d->maintenance = nullptr; // a child, deleted by QObject after this body
-    d->pool.reset();
+    d->attachment.close();
 }
 
 QString SharedMemoryPool::name() const
