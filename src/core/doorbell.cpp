@@ -36,6 +36,25 @@ void removeOrphans()
     }
 }
 
+// Opens the FIFO at path for writing, or returns -1 if something else has taken its place.
+// A symbolic link or regular file there would otherwise receive the wake-up byte, which
+// overwrites the first byte of the file it leads to, for example a pool's magic number.
+int openFifo(const QString &path)
+{
+    // Read-write, so that a listener that has gone cannot make the write raise SIGPIPE.
+    const int fd = ::open(QFile::encodeName(path).constData(),
+                          O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return -1;
+    }
+    struct stat info;
+    if (::fstat(fd, &info) != 0 || !S_ISFIFO(info.st_mode)) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 } // namespace
 
 Doorbell::~Doorbell()
@@ -143,9 +162,7 @@ void DoorbellRinger::ring(quint32 slot, QByteArrayView name)
             ::close(entry.fd);
         }
         entry.name = name.toByteArray();
-        // Read-write, so that a listener that has gone cannot make the write raise SIGPIPE.
-        entry.fd = ::open(QFile::encodeName(Doorbell::pathFor(name)).constData(),
-                          O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        entry.fd = openFifo(Doorbell::pathFor(name));
     }
     if (entry.fd >= 0) {
         const char byte = 1;
