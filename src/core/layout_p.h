@@ -16,7 +16,7 @@
 namespace mvent::layout {
 
 constexpr quint64 Magic = 0x314C4F4F50544E56ULL; // "VNTPOOL1" read little-endian
-constexpr quint32 Version = 1;
+constexpr quint32 Version = 2;
 constexpr quint32 HeaderSize = 4096;
 constexpr int MaxNameBytes = 64;
 constexpr int MaxKeyBytes = 1024;
@@ -108,7 +108,8 @@ struct Header
 
 static_assert(sizeof(Header) <= HeaderSize);
 
-enum SlotState : quint32 { SlotFree = 0, SlotActive = 1 };
+// An exited slot keeps its pid and stats block for readers until a new process claims it.
+enum SlotState : quint32 { SlotFree = 0, SlotActive = 1, SlotExited = 2 };
 
 enum ListenFlag : quint32 {
     ListenChanges = 1u << 0, // value changed, removed, cleared
@@ -129,7 +130,8 @@ struct ProcessSlot
     qint64 attachedMs;
     // One bit per subscribed event name (bit = name hash % 64); all bits for "every event".
     std::atomic<quint64> eventFilter;
-    quint64 reserved[9];
+    std::atomic<quint64> statsOffset; // block offset of the owner's stats block, 0 if none
+    quint64 reserved[8];
 };
 
 constexpr quint32 ProcessSlotSize = 256;
@@ -146,7 +148,7 @@ static_assert(sizeof(BlockHeader) == Alignment);
 
 constexpr quint32 BlockAllocated = 0xA110CA7E;
 constexpr quint32 BlockFree = 0xF3EEB10C;
-enum BlockKind : quint32 { KindEntry = 1 };
+enum BlockKind : quint32 { KindEntry = 1, KindStats = 2 };
 
 // A stored key/value pair: follows the BlockHeader; the key and then the value follow it.
 struct Entry

@@ -8,6 +8,7 @@
 #include "logging_p.h"
 #include "robustmutex_p.h"
 #include "runtimedir_p.h"
+#include "statsblock_p.h"
 
 #include <QThread>
 
@@ -202,7 +203,11 @@ bool Pool::open(const QByteArray &doorbellName, PoolError *error)
             if (locked) {
                 m_processes->reclaimDead();
                 m_attachCursor = m_log->endCursor();
-                m_slot = m_processes->claim(doorbellName);
+                quint64 previousStats = 0;
+                m_slot = m_processes->claim(doorbellName, &previousStats);
+                if (m_slot >= 0) {
+                    attachStatsBlockLocked(previousStats);
+                }
             }
         }
         if (!locked) {
@@ -222,6 +227,74 @@ bool Pool::open(const QByteArray &doorbellName, PoolError *error)
     return true;
 }
 
+void Pool::attachStatsBlockLocked(quint64 previousStats)
+{
+    Allocator allocator(m_memory, m_size, m_header);
+    if (previousStats != 0 && allocator.isAllocatedBlock(previousStats)
+        && reinterpret_cast<const BlockHeader *>(m_memory + previousStats)->kind == KindStats) {
+        allocator.release(previousStats);
+    }
+    // Stats blocks of all slots together may take at most half the heap, so that small pools
+    // keep their room for values.
+    const quint64 share = m_header->heapSize / 2 / m_header->processSlots;
+    const quint64 fitting = share > sizeof(StatsBlockHeader)
+            ? (share - sizeof(StatsBlockHeader)) / sizeof(StatsRecord)
+            : 0;
+    const quint32 records = quint32(qMin<quint64>(qBound(0, m_options.statsRecords, 4096), fitting));
+    if (records == 0) {
+        return;
+    }
+    const quint64 block = allocator.allocate(statsBlockSize(records), KindStats);
+    if (block == 0) {
+        qCInfo(lcPool, "pool %s: no heap room for a stats block of %u records; this process "
+                       "runs without figures", qPrintable(m_name), records);
+        return;
+    }
+    auto *stats = reinterpret_cast<StatsBlockHeader *>(m_memory + block + sizeof(BlockHeader));
+    std::memset(static_cast<void *>(stats), 0, statsBlockSize(records));
+    stats->magic = StatsMagic;
+    stats->capacity = records;
+    m_processes->slot(quint32(m_slot))->statsOffset.store(block, std::memory_order_release);
+    m_stats = std::make_unique<StatsWriter>(stats);
+}
+
+std::vector<quint64> Pool::statsBlocksLocked() const
+{
+    std::vector<quint64> blocks;
+    for (quint32 i = 0; i < m_processes->size(); ++i) {
+        quint32 records = 0;
+        if (m_processes->slot(i)->state.load(std::memory_order_relaxed) != SlotFree
+            && statsBlock(i, &records)) {
+            blocks.push_back(m_processes->slot(i)->statsOffset.load(std::memory_order_relaxed));
+        }
+    }
+    std::sort(blocks.begin(), blocks.end());
+    return blocks;
+}
+
+const StatsBlockHeader *Pool::statsBlock(quint32 slotIndex, quint32 *validRecords) const
+{
+    *validRecords = 0;
+    if (!m_header || slotIndex >= m_header->processSlots) {
+        return nullptr;
+    }
+    const quint64 offset = m_processes->slot(slotIndex)->statsOffset.load(std::memory_order_acquire);
+    const quint64 heapEnd = m_header->heapOffset + m_header->heapSize;
+    if (offset < m_header->heapOffset || offset % Alignment != 0
+        || offset + sizeof(BlockHeader) + sizeof(StatsBlockHeader) > heapEnd) {
+        return nullptr;
+    }
+    const auto *block = reinterpret_cast<const BlockHeader *>(m_memory + offset);
+    const auto *stats = reinterpret_cast<const StatsBlockHeader *>(block + 1);
+    if (block->tag != BlockAllocated || block->kind != KindStats || stats->magic != StatsMagic
+        || sizeof(BlockHeader) + statsBlockSize(stats->capacity) > block->size
+        || block->size > heapEnd - offset) {
+        return nullptr;
+    }
+    *validRecords = qMin(stats->count.load(std::memory_order_acquire), stats->capacity);
+    return stats;
+}
+
 void Pool::close()
 {
     if (m_header && m_slot >= 0) {
@@ -230,6 +303,7 @@ void Pool::close()
         m_processes->release(quint32(m_slot)); // also without the lock: a slot is ours alone
     }
     m_slot = -1;
+    m_stats.reset();
     m_log.reset();
     m_processes.reset();
     m_header = nullptr;
@@ -727,7 +801,7 @@ bool Pool::clear(PoolError *error)
     for (quint32 i = 0; i < index.capacity(); ++i) {
         index.at(i).store(KeyIndex::Empty, std::memory_order_relaxed);
     }
-    Allocator(m_memory, m_size, m_header).reset({});
+    Allocator(m_memory, m_size, m_header).reset(statsBlocksLocked());
     m_header->entryCount.store(0, std::memory_order_relaxed);
     m_header->tombstones.store(0, std::memory_order_relaxed);
     m_header->ttlEntries.store(0, std::memory_order_relaxed);
@@ -796,7 +870,14 @@ void Pool::recoverLocked()
     // allocated but never published and blocks released half-way, become free again.
     Allocator allocator(m_memory, m_size, m_header);
     const KeyIndex index(m_memory, m_header, m_header->activeIndex.load(std::memory_order_relaxed));
-    std::vector<std::pair<quint64, quint32>> live; // block offset, index slot
+    struct LiveBlock
+    {
+        quint64 offset;
+        qint64 indexSlot;   // -1 for a stats block
+        qint64 processSlot; // owner of a stats block, -1 for an entry
+        bool operator<(const LiveBlock &other) const { return offset < other.offset; }
+    };
+    std::vector<LiveBlock> live;
     quint64 tombstones = 0;
     quint64 ttlEntries = 0;
     for (quint32 i = 0; i < index.capacity(); ++i) {
@@ -820,17 +901,38 @@ void Pool::recoverLocked()
             continue;
         }
         ttlEntries += entry.expiresMs != 0;
-        live.emplace_back(offset, i);
+        live.push_back({offset, qint64(i), -1});
+    }
+    // Stats blocks of active and exited slots survive too.
+    for (quint32 i = 0; i < m_processes->size(); ++i) {
+        ProcessSlot *slot = m_processes->slot(i);
+        const quint64 offset = slot->statsOffset.load(std::memory_order_relaxed);
+        if (slot->state.load(std::memory_order_relaxed) == SlotFree || offset == 0) {
+            continue;
+        }
+        if (!allocator.isAllocatedBlock(offset)
+            || reinterpret_cast<const BlockHeader *>(m_memory + offset)->kind != KindStats) {
+            slot->statsOffset.store(0, std::memory_order_relaxed);
+            continue;
+        }
+        live.push_back({offset, -1, qint64(i)});
     }
     std::sort(live.begin(), live.end());
     std::vector<quint64> blocks;
     blocks.reserve(live.size());
     quint64 end = 0;
-    for (const auto &[offset, slot] : live) {
+    quint64 entries = 0;
+    for (const LiveBlock &block : live) {
+        const quint64 offset = block.offset;
+        const bool isStats = block.processSlot >= 0;
         if (offset < end) {
-            qCCritical(lcPool, "pool %s: entries overlap at offset %llu; dropping one",
+            qCCritical(lcPool, "pool %s: blocks overlap at offset %llu; dropping one",
                        qPrintable(m_name), offset);
-            index.at(slot).store(KeyIndex::Tombstone, std::memory_order_relaxed);
+            if (isStats) {
+                m_processes->slot(quint32(block.processSlot))->statsOffset.store(0, std::memory_order_relaxed);
+                continue;
+            }
+            index.at(quint32(block.indexSlot)).store(KeyIndex::Tombstone, std::memory_order_relaxed);
             ++tombstones;
             if (reinterpret_cast<const Entry *>(m_memory + offset + sizeof(BlockHeader))->expiresMs) {
                 --ttlEntries;
@@ -838,10 +940,11 @@ void Pool::recoverLocked()
             continue;
         }
         blocks.push_back(offset);
+        entries += isStats ? 0 : 1;
         end = offset + allocator.blockSize(offset);
     }
     allocator.reset(blocks);
-    m_header->entryCount.store(blocks.size(), std::memory_order_relaxed);
+    m_header->entryCount.store(entries, std::memory_order_relaxed);
     m_header->tombstones.store(tombstones, std::memory_order_relaxed);
     m_header->ttlEntries.store(ttlEntries, std::memory_order_relaxed);
     m_header->recoveries.fetch_add(1, std::memory_order_relaxed);
@@ -880,6 +983,14 @@ PoolStats Pool::stats() const
     stats.usedBytes = qint64(m_header->allocator.usedBytes);
     stats.freeBytes = qint64(m_header->allocator.freeBytes);
     stats.largestFreeBlock = qint64(allocator.largestFreeBlock());
+    for (quint32 i = 0; i < m_processes->size(); ++i) {
+        quint32 records = 0;
+        if (m_processes->slot(i)->state.load(std::memory_order_relaxed) != SlotFree
+            && statsBlock(i, &records)) {
+            stats.statsBytes += qint64(allocator.blockSize(
+                    m_processes->slot(i)->statsOffset.load(std::memory_order_relaxed)));
+        }
+    }
     stats.entryCount = qint64(m_header->entryCount.load(std::memory_order_relaxed));
     stats.attachedProcesses = m_processes->activeCount();
     stats.eventSequence = m_header->log.nextSequence.load(std::memory_order_relaxed);

@@ -7,6 +7,7 @@
 #include "mvent_core_export.h"
 #include "processtable_p.h"
 #include "segment_p.h"
+#include "statsblock_p.h"
 #include "sharedmemorypool.h"
 #include "valuecodec_p.h"
 
@@ -75,6 +76,11 @@ public:
     // visible as attached.
     EventLog::Cursor attachCursor() const { return m_attachCursor; }
     EventLog *log() const { return m_log.get(); }
+    // This object's stats writer; its block is null without a slot or heap room.
+    StatsWriter *statsWriter() const { return m_stats.get(); }
+    // Returns the validated stats block of a process slot, or null; *validRecords tells how
+    // many records may be read.
+    const layout::StatsBlockHeader *statsBlock(quint32 slotIndex, quint32 *validRecords) const;
     ProcessTable *processes() const { return m_processes.get(); }
 
     // Checks that the pool is attached and the value of key or event name fits.
@@ -103,6 +109,9 @@ private:
     bool insertLocked(QByteArrayView key, const EncodedValue &value, qint64 expiresMs,
                       PoolError *error);
     void compactIndexLocked();
+    void attachStatsBlockLocked(quint64 previousStats);
+    // Offsets of the valid stats blocks of all slots that are not free, sorted.
+    std::vector<quint64> statsBlocksLocked() const;
     int removeExpiredLocked();
     void retractLocked(const KeyIndex &index, quint32 slot, quint64 entry);
     // Copies and validates the entry header of the block at offset; *payload then points at
@@ -120,6 +129,7 @@ private:
     std::unique_ptr<ProcessTable> m_processes;
     int m_slot = -1;
     quint32 m_pid = 0;
+    std::unique_ptr<StatsWriter> m_stats;
     EventLog::Cursor m_attachCursor;
 };
 

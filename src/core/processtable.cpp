@@ -9,6 +9,7 @@
 #include <QFileInfo>
 
 #include <bit>
+#include <limits>
 #include <cstring>
 #include <unistd.h>
 
@@ -30,29 +31,43 @@ void ProcessTable::ring(quint32 index)
     m_ringer.ring(index, QByteArrayView(s->doorbell, qstrnlen(s->doorbell, sizeof s->doorbell)));
 }
 
-int ProcessTable::claim(const QByteArray &doorbellName)
+int ProcessTable::claim(const QByteArray &doorbellName, quint64 *previousStats)
 {
+    *previousStats = 0;
+    int chosen = -1;
+    qint64 oldestHeartbeat = std::numeric_limits<qint64>::max();
     for (quint32 i = 0; i < m_count; ++i) {
-        ProcessSlot *s = slot(i);
-        if (s->state.load(std::memory_order_acquire) != SlotFree) {
-            continue;
+        const quint32 state = slot(i)->state.load(std::memory_order_acquire);
+        if (state == SlotFree) {
+            chosen = int(i);
+            break;
         }
-        std::memset(static_cast<void *>(s) , 0, ProcessSlotSize);
-        s->pid = quint32(::getpid());
-        s->startTime = processStartTime(::getpid());
-        s->heartbeatMs.store(wallClockMs(), std::memory_order_relaxed);
-        s->attachedMs = wallClockMs();
-        std::memcpy(s->doorbell, doorbellName.constData(),
-                    qMin<size_t>(doorbellName.size(), sizeof s->doorbell - 1));
-        const QByteArray processName = QCoreApplication::instance()
-                ? QFileInfo(QCoreApplication::applicationFilePath()).fileName().toUtf8()
-                : QByteArray();
-        std::memcpy(s->processName, processName.constData(),
-                    qMin<size_t>(processName.size(), sizeof s->processName - 1));
-        s->state.store(SlotActive, std::memory_order_release);
-        return int(i);
+        const qint64 heartbeat = slot(i)->heartbeatMs.load(std::memory_order_relaxed);
+        if (state == SlotExited && heartbeat < oldestHeartbeat) {
+            chosen = int(i);
+            oldestHeartbeat = heartbeat;
+        }
     }
-    return -1;
+    if (chosen < 0) {
+        return -1;
+    }
+
+    ProcessSlot *s = slot(quint32(chosen));
+    *previousStats = s->statsOffset.load(std::memory_order_relaxed);
+    std::memset(static_cast<void *>(s), 0, ProcessSlotSize);
+    s->pid = quint32(::getpid());
+    s->startTime = processStartTime(::getpid());
+    s->heartbeatMs.store(wallClockMs(), std::memory_order_relaxed);
+    s->attachedMs = wallClockMs();
+    std::memcpy(s->doorbell, doorbellName.constData(),
+                qMin<size_t>(doorbellName.size(), sizeof s->doorbell - 1));
+    const QByteArray processName = QCoreApplication::instance()
+            ? QFileInfo(QCoreApplication::applicationFilePath()).fileName().toUtf8()
+            : QByteArray();
+    std::memcpy(s->processName, processName.constData(),
+                qMin<size_t>(processName.size(), sizeof s->processName - 1));
+    s->state.store(SlotActive, std::memory_order_release);
+    return chosen;
 }
 
 void ProcessTable::release(quint32 index)
@@ -60,7 +75,7 @@ void ProcessTable::release(quint32 index)
     ProcessSlot *s = slot(index);
     s->listening.store(0, std::memory_order_relaxed);
     withdrawWaiting(index);
-    s->state.store(SlotFree, std::memory_order_release);
+    s->state.store(SlotExited, std::memory_order_release);
 }
 
 int ProcessTable::reclaimDead()

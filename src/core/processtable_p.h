@@ -26,8 +26,11 @@ public:
         return reinterpret_cast<layout::ProcessSlot *>(m_table + quint64(index) * layout::ProcessSlotSize);
     }
 
-    // Claims a free slot for this process; returns its index or -1 if all are taken.
-    int claim(const QByteArray &doorbellName);
+    // Claims a free slot for this process, else the exited slot with the oldest heartbeat;
+    // returns its index or -1 if all are active. *previousStats receives the stats block
+    // offset the reused slot had, for the caller to release.
+    int claim(const QByteArray &doorbellName, quint64 *previousStats);
+    // Marks the slot exited: no longer counted as attached, figures kept for readers.
     void release(quint32 index);
     // Frees the slots of processes that no longer run; returns how many.
     int reclaimDead();

@@ -69,6 +69,25 @@ bool ensureRuntimeDirectory(QString *errorMessage)
     return true;
 }
 
+// Returns the character at \a index of \a text for an error message: in quotes if it is
+// printable ASCII (double quotes for the single quote), else as U+XXXX, with a surrogate pair
+// combined into one code point.
+static QString characterForMessage(const QString &text, qsizetype index)
+{
+    const QChar c = text.at(index);
+    if (c == QLatin1Char('\'')) {
+        return QStringLiteral("\"'\"");
+    }
+    if (c.unicode() >= 0x20 && c.unicode() < 0x7f) {
+        return QLatin1Char('\'') + c + QLatin1Char('\'');
+    }
+    char32_t codePoint = c.unicode();
+    if (c.isHighSurrogate() && index + 1 < text.size() && text.at(index + 1).isLowSurrogate()) {
+        codePoint = QChar::surrogateToUcs4(c, text.at(index + 1));
+    }
+    return QStringLiteral("U+%1").arg(uint(codePoint), 4, 16, QLatin1Char('0')).toUpper();
+}
+
 QString poolNameProblem(const QString &name)
 {
     const QByteArray utf8 = name.toUtf8();
@@ -81,17 +100,18 @@ QString poolNameProblem(const QString &name)
                 .arg(utf8.size());
     }
     if (utf8.startsWith('.')) {
-        return QStringLiteral("pool name '%1' starts with '.'; use a letter or digit first").arg(name);
+        return QStringLiteral("pool name '%1' starts with '.'; start it with a letter, a digit, "
+                              "'_' or '-'")
+                .arg(name);
     }
-    for (const QChar c : name) {
-        const char16_t u = c.unicode();
+    for (qsizetype i = 0; i < name.size(); ++i) {
+        const char16_t u = name.at(i).unicode();
         const bool allowed = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z')
                 || (u >= '0' && u <= '9') || u == '.' || u == '_' || u == '-';
         if (!allowed) {
-            return QStringLiteral("pool name '%1' contains the character U+%2; use only ASCII "
+            return QStringLiteral("pool name '%1' contains the character %2; use only ASCII "
                                   "letters, digits, '.', '_' and '-'")
-                    .arg(name)
-                    .arg(int(u), 4, 16, QLatin1Char('0'));
+                    .arg(name, characterForMessage(name, i));
         }
     }
     return QString();

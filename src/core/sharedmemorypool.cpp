@@ -167,6 +167,7 @@ QVariantMap PoolStats::toVariantMap() const
         {QStringLiteral("usedBytes"), usedBytes},
         {QStringLiteral("freeBytes"), freeBytes},
         {QStringLiteral("largestFreeBlock"), largestFreeBlock},
+        {QStringLiteral("statsBytes"), statsBytes},
         {QStringLiteral("entryCount"), entryCount},
         {QStringLiteral("maxEntries"), maxEntries},
         {QStringLiteral("maxKeyLength"), maxKeyLength},

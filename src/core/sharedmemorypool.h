@@ -29,6 +29,7 @@ struct MVENT_CORE_EXPORT PoolStats
     qint64 usedBytes = 0;     // heap bytes in allocated blocks, block headers included
     qint64 freeBytes = 0;
     qint64 largestFreeBlock = 0;
+    qint64 statsBytes = 0;    // heap bytes in the stats blocks of processes, part of usedBytes
     qint64 entryCount = 0;    // live keys, expired ones not yet reclaimed included
     qint64 maxEntries = 0;
     qint64 maxKeyLength = 0;  // UTF-8 bytes
@@ -107,6 +108,10 @@ public:
         // signals, is not counted in attachedProcesses, and opening takes no lock. For
         // short-lived tools that only read or write values.
         bool useProcessSlot = true;
+        // Named counters in this object's stats block for monitoring, 1 KiB each; 0 for none.
+        // Taken from the heap when the slot is claimed; without heap room the object runs
+        // without figures.
+        int statsRecords = 64;
         // File mode of a new segment; add group bits to share with the file's group.
         QFileDevice::Permissions permissions = QFileDevice::ReadOwner | QFileDevice::WriteOwner;
     };
