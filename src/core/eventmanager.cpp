@@ -8,6 +8,7 @@
 #include "logging_p.h"
 #include "notifier_p.h"
 #include "pool_p.h"
+#include "statsblock_p.h"
 #include "runtimedir_p.h"
 
 #include <QMutex>
@@ -34,6 +35,7 @@ public:
     bool open();
     void close();
     void handleDestroyed();
+    void recordPublished(const QByteArray &name, quint64 bytes);
     void updateFilter();
     void onRecord(const LogRecord &record);
     bool fail(const PoolError &failure) const { return errors.fail(failure); }
@@ -64,7 +66,11 @@ public:
         QString name;
         bool accepted = false;
         std::shared_ptr<const EventManager::RecordHandler> handler;
+        layout::StatsRecord *receivedRecord = nullptr;
     } cache;
+    // Distinguishes managers in the per-thread cache of publish(), where addresses can repeat.
+    const quint64 serial = nextSerial.fetch_add(1, std::memory_order_relaxed);
+    static inline std::atomic<quint64> nextSerial = 1;
 
     std::atomic<quint64> received = 0;
     std::atomic<quint64> published = 0;
@@ -86,6 +92,9 @@ bool EventManagerPrivate::open()
     callbacks.record = [this](const LogRecord &record) { onRecord(record); };
     callbacks.missed = [this](quint64 count) {
         missed.fetch_add(count, std::memory_order_relaxed);
+        if (StatsWriter *writer = pool->statsWriter(); writer && writer->block()) {
+            writer->block()->missed.fetch_add(count, std::memory_order_relaxed);
+        }
         qCWarning(lcEvent, "pool %s: %llu events were overwritten before this process read them",
                   qPrintable(poolName), count);
         Q_EMIT q->eventsMissed(count);
@@ -104,12 +113,40 @@ bool EventManagerPrivate::open()
     QObject::connect(maintenance, &QTimer::timeout, q, [this] {
         if (!attachment.maintain()) {
             handleDestroyed();
+            return;
+        }
+        if (StatsWriter *writer = pool->statsWriter(); writer && writer->block()) {
+            writer->block()->lag.store(notifier->lag(), std::memory_order_relaxed);
         }
     });
     maintenance->start();
     succeed();
     Q_EMIT q->attachedChanged(true);
     return true;
+}
+
+void EventManagerPrivate::recordPublished(const QByteArray &name, quint64 bytes)
+{
+    StatsWriter *writer = pool ? pool->statsWriter() : nullptr;
+    if (!writer || !writer->block()) {
+        return;
+    }
+    // publish() runs on any thread, so each thread caches the record of its last name.
+    struct PublishCache
+    {
+        quint64 serial = 0;
+        QByteArray name;
+        layout::StatsRecord *record = nullptr;
+    };
+    thread_local PublishCache cache;
+    if (cache.serial != serial || cache.name != name) {
+        cache.serial = serial;
+        cache.name = name;
+        cache.record = writer->record(layout::StatsEventPublished, name);
+    }
+    StatsWriter::count(cache.record, bytes, monotonicNs());
+    writer->block()->published.fetch_add(1, std::memory_order_relaxed);
+    writer->block()->bytesOut.fetch_add(bytes, std::memory_order_relaxed);
 }
 
 void EventManagerPrivate::handleDestroyed()
@@ -180,11 +217,22 @@ void EventManagerPrivate::onRecord(const LogRecord &record)
         cache.name = QString::fromUtf8(record.name);
         cache.accepted = all || names.contains(record.name);
         cache.handler = handler;
+        StatsWriter *writer = pool ? pool->statsWriter() : nullptr;
+        cache.receivedRecord = writer ? writer->record(layout::StatsEventReceived, record.name)
+                                      : nullptr;
     }
     if (!cache.accepted) {
         return;
     }
     received.fetch_add(1, std::memory_order_relaxed);
+    if (cache.receivedRecord) {
+        const qint64 now = monotonicNs();
+        StatsWriter::count(cache.receivedRecord, quint64(record.value.size()), now);
+        StatsWriter::addDuration(cache.receivedRecord, now - record.timeNs);
+        layout::StatsBlockHeader *block = pool->statsWriter()->block();
+        block->received.fetch_add(1, std::memory_order_relaxed);
+        block->bytesIn.fetch_add(quint64(record.value.size()), std::memory_order_relaxed);
+    }
     const QVariant value = ValueCodec::decode(record.value, record.encoding);
     if (cache.handler && *cache.handler) {
         (*cache.handler)(cache.name, value, {record.sequence, record.timeNs, record.pid});
@@ -254,6 +302,7 @@ bool EventManager::publish(const QString &name, const QVariant &value, qint64 tt
     }
     d->pool->processes()->wakeWaiting(layout::ListenEvents, ProcessTable::eventFilterBit(utf8));
     d->published.fetch_add(1, std::memory_order_relaxed);
+    d->recordPublished(utf8, quint64(encoded->bytes.size()));
     d->succeed();
     return true;
 }
@@ -347,6 +396,15 @@ SharedMemoryPool::Error EventManager::error() const
 QString EventManager::errorString() const
 {
     return d->errors.errorString();
+}
+
+} // namespace mvent
+
+namespace mvent {
+
+StatsWriter *statsWriterOf(const EventManager *manager)
+{
+    return manager->d->pool ? manager->d->pool->statsWriter() : nullptr;
 }
 
 } // namespace mvent

@@ -12,7 +12,12 @@
 
 namespace mvent {
 
+class EventManager;
 class EventManagerPrivate;
+class StatsWriter;
+
+// Internal: the stats writer of a manager, for MemoryEventHandler; null without a stats block.
+MVENT_CORE_EXPORT StatsWriter *statsWriterOf(const EventManager *manager);
 
 /*!
     Publishes events to a pool's event log and receives the events of every process attached
@@ -127,6 +132,7 @@ Q_SIGNALS:
 
 private:
     friend class EventManagerPrivate;
+    friend StatsWriter *statsWriterOf(const EventManager *manager);
     std::unique_ptr<EventManagerPrivate> const d;
     Q_DISABLE_COPY_MOVE(EventManager)
 };

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "memoryeventhandler.h"
 
+#include "clock_p.h"
 #include "logging_p.h"
+#include "statsblock_p.h"
 #include "memoryeventhandler_p.h"
 
 #include <QHash>
@@ -19,6 +21,8 @@ struct Handler
 {
     int id = 0;
     MemoryEventHandler::Callback callback;
+    // Figures of this handler, "<event>#<id>", in the manager's stats block; null without one.
+    layout::StatsRecord *stats = nullptr;
     // Set for a receiver other than the MemoryEventHandler itself; calls go through it.
     std::shared_ptr<HandlerRelay> relay;
 };
@@ -38,8 +42,8 @@ public:
 
     int add(const QString &name, QObject *context, MemoryEventHandler::Callback callback);
     void dispatch(const QString &name, const QVariant &value);
-    void invoke(const MemoryEventHandler::Callback &callback, const QString &name,
-                const QVariant &value);
+    void invoke(const MemoryEventHandler::Callback &callback, layout::StatsRecord *stats,
+                const QString &name, const QVariant &value);
 
     // Lets queued calls that arrive after this object is gone find that out. Calls hold the
     // mutex while they run, so the destructor waits for a running one.
@@ -72,23 +76,30 @@ int MemoryEventHandlerPrivate::add(const QString &name, QObject *context,
 {
     Handler handler;
     handler.callback = std::move(callback);
+    {
+        QMutexLocker locker(&mutex);
+        handler.id = nextId++;
+    }
+    if (StatsWriter *writer = statsWriterOf(manager)) {
+        handler.stats = writer->record(layout::StatsHandler,
+                                       (name + QLatin1Char('#') + QString::number(handler.id)).toUtf8());
+    }
     if (context && context != q) {
         handler.relay = std::make_shared<HandlerRelay>();
         // The relay lives in this thread; the connection's context decides where the call runs.
         const std::weak_ptr<Alive> weakAlive = alive;
         QObject::connect(handler.relay.get(), &HandlerRelay::deliver, context,
-                         [weakAlive, callback = handler.callback](const QString &eventName,
-                                                                  const QVariant &value) {
+                         [weakAlive, callback = handler.callback, stats = handler.stats](
+                                 const QString &eventName, const QVariant &value) {
                              const std::shared_ptr<Alive> owner = weakAlive.lock();
                              QMutexLocker locker(owner ? &owner->mutex : nullptr);
                              if (owner && owner->d) {
-                                 owner->d->invoke(callback, eventName, value);
+                                 owner->d->invoke(callback, stats, eventName, value);
                              }
                          });
     }
     {
         QMutexLocker locker(&mutex);
-        handler.id = nextId++;
         handlers[name].append(handler);
         generation.fetch_add(1, std::memory_order_release);
     }
@@ -101,19 +112,38 @@ int MemoryEventHandlerPrivate::add(const QString &name, QObject *context,
 }
 
 void MemoryEventHandlerPrivate::invoke(const MemoryEventHandler::Callback &callback,
-                                       const QString &name, const QVariant &value)
+                                       layout::StatsRecord *stats, const QString &name,
+                                       const QVariant &value)
 {
+    const qint64 started = stats ? monotonicNs() : 0;
+    bool failed = false;
     try {
         callback(value);
     } catch (const std::exception &exception) {
+        failed = true;
         errors.fetch_add(1, std::memory_order_relaxed);
         const QString message = QString::fromLocal8Bit(exception.what());
         qCWarning(lcEvent, "handler of event %s threw: %s", qPrintable(name), qPrintable(message));
         Q_EMIT q->handlerFailed(name, message);
     } catch (...) {
+        failed = true;
         errors.fetch_add(1, std::memory_order_relaxed);
         qCWarning(lcEvent, "handler of event %s threw an exception of unknown type", qPrintable(name));
         Q_EMIT q->handlerFailed(name, QStringLiteral("exception of unknown type"));
+    }
+    if (stats) {
+        const qint64 finished = monotonicNs();
+        StatsWriter::count(stats, 0, finished);
+        StatsWriter::addDuration(stats, finished - started);
+        if (failed) {
+            stats->errors.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (StatsWriter *writer = statsWriterOf(manager); writer && writer->block()) {
+            writer->block()->handlerCalls.fetch_add(1, std::memory_order_relaxed);
+            if (failed) {
+                writer->block()->handlerErrors.fetch_add(1, std::memory_order_relaxed);
+            }
+        }
     }
 }
 
@@ -132,7 +162,7 @@ void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &va
             // Direct or queued by the receiver's thread, as for any signal.
             Q_EMIT handler.relay->deliver(name, value);
         } else {
-            invoke(handler.callback, name, value);
+            invoke(handler.callback, handler.stats, name, value);
         }
     }
     Q_EMIT q->eventReceived(name, value);

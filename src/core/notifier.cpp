@@ -112,6 +112,15 @@ int Notifier::drain(int limit)
     return delivered;
 }
 
+quint64 Notifier::lag() const
+{
+    if (!m_running) {
+        return 0;
+    }
+    const quint64 next = m_pool->log()->endCursor().sequence;
+    return next > m_cursor.sequence ? next - m_cursor.sequence : 0;
+}
+
 void Notifier::deliverPending()
 {
     if (m_running && m_mode == EventLoopMode && m_pool->log()->headPosition() != m_cursor.position) {

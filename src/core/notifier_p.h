@@ -57,6 +57,8 @@ public:
     void stop();
     // Delivers what is pending now; for the maintenance tick of EventLoopMode.
     void deliverPending();
+    // Records appended to the log that this notifier has not read yet.
+    quint64 lag() const;
 
     // Upper bound of the spin before sleeping, in microseconds; 0 disables it. In
     // EventLoopMode the spin holds up the thread's other events for at most this long.
