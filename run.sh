@@ -22,6 +22,8 @@ REQUIRED_PACKAGES=(
     clang-14
     libclang-rt-14-dev
     util-linux
+    # mvent-monitor's screenshot test runs under xvfb-run; libqt6svg6 draws its SVG icon.
+    xvfb libqt6svg6
 )
 
 # The fuzz build uses this compiler because libFuzzer ships only with clang.

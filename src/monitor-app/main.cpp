@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+// mvent-monitor: a desktop dashboard of the user's mvent pools.
+
+#include "logging.h"
+#include "mainwindow.h"
+#include "poollistmodel.h"
+#include "poolmonitor.h"
+
+#include <sharedmemorypool.h>
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QIcon>
+#include <QPixmap>
+#include <QTimer>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+using namespace mvent;
+using namespace mvent::monitor;
+
+namespace {
+
+struct Settings
+{
+    int intervalMs = PoolMonitor::DefaultIntervalMs;
+    QString poolName;
+    QString screenshotPath;
+    int screenshotRefreshes = 1;
+};
+
+void printError(const QString &message)
+{
+    std::fprintf(stderr, "mvent-monitor: %s\n", qPrintable(message));
+}
+
+// Parses the command line. On invalid input it prints the error and returns nothing.
+std::optional<Settings> parseArguments(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+            QCoreApplication::translate("main", "Shows the memory, events, handlers and processes "
+                                                "of the user's mvent pools."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption intervalOption(
+            QStringLiteral("interval"),
+            QCoreApplication::translate("main", "Refresh interval in milliseconds, %1 to %2 "
+                                                "(default: %3).")
+                    .arg(PoolMonitor::MinIntervalMs)
+                    .arg(PoolMonitor::MaxIntervalMs)
+                    .arg(PoolMonitor::DefaultIntervalMs),
+            QStringLiteral("MS"));
+    const QCommandLineOption poolOption(
+            QStringLiteral("pool"),
+            QCoreApplication::translate("main", "Pool to select at start."), QStringLiteral("NAME"));
+    const QCommandLineOption screenshotOption(
+            QStringLiteral("screenshot"),
+            QCoreApplication::translate("main", "Save an image of the window to FILE after the "
+                                                "first refresh and exit. The file extension "
+                                                "picks the format (.png, .jpg)."),
+            QStringLiteral("FILE"));
+    const QCommandLineOption refreshesOption(
+            QStringLiteral("refreshes"),
+            QCoreApplication::translate("main", "With --screenshot, the number of refreshes to "
+                                                "wait for before the image is taken, so the "
+                                                "charts have points (default: 1)."),
+            QStringLiteral("N"));
+    parser.addOptions({intervalOption, poolOption, screenshotOption, refreshesOption});
+    parser.process(arguments);
+
+    Settings settings;
+    if (parser.isSet(intervalOption)) {
+        bool ok = false;
+        settings.intervalMs = parser.value(intervalOption).toInt(&ok);
+        if (!ok || settings.intervalMs < PoolMonitor::MinIntervalMs
+            || settings.intervalMs > PoolMonitor::MaxIntervalMs) {
+            printError(QStringLiteral("invalid --interval '%1': expected milliseconds from %2 "
+                                      "to %3")
+                               .arg(parser.value(intervalOption))
+                               .arg(PoolMonitor::MinIntervalMs)
+                               .arg(PoolMonitor::MaxIntervalMs));
+            return std::nullopt;
+        }
+    }
+    settings.poolName = parser.value(poolOption);
+    if (!settings.poolName.isEmpty() && !SharedMemoryPool::isValidName(settings.poolName)) {
+        printError(QStringLiteral("invalid --pool '%1': use 1 to 64 of the characters "
+                                  "A-Z a-z 0-9 . _ -")
+                           .arg(settings.poolName));
+        return std::nullopt;
+    }
+    settings.screenshotPath = parser.value(screenshotOption);
+    if (parser.isSet(screenshotOption) && settings.screenshotPath.isEmpty()) {
+        printError(QStringLiteral("missing file name for --screenshot"));
+        return std::nullopt;
+    }
+    if (parser.isSet(refreshesOption)) {
+        bool ok = false;
+        settings.screenshotRefreshes = parser.value(refreshesOption).toInt(&ok);
+        if (!ok || settings.screenshotRefreshes < 1) {
+            printError(QStringLiteral("invalid --refreshes '%1': expected a positive number")
+                               .arg(parser.value(refreshesOption)));
+            return std::nullopt;
+        }
+    }
+    return settings;
+}
+
+// Saves an image of window to settings.screenshotPath once the monitor refreshed
+// settings.screenshotRefreshes times, then quits the application with 0, or with 1 if the
+// selected pool cannot be read or the file cannot be written.
+void saveScreenshotAfterRefreshes(MainWindow *window, PoolMonitor *monitor,
+                                  const Settings &settings)
+{
+    const auto screenshotTaken = std::make_shared<bool>(false);
+    QObject::connect(monitor, &PoolMonitor::refreshed, window, [=] {
+        if (*screenshotTaken || monitor->refreshCount() < quint64(settings.screenshotRefreshes)) {
+            return;
+        }
+        *screenshotTaken = true;
+
+        // The queued call lets the views lay out the rows of this refresh before the grab.
+        QTimer::singleShot(0, window, [=] {
+            if (!settings.poolName.isEmpty() && !monitor->isAttached()) {
+                printError(QStringLiteral("failed to read pool '%1': %2")
+                                   .arg(settings.poolName, monitor->errorString()));
+                QCoreApplication::exit(1);
+                return;
+            }
+
+            window->flushCharts();
+            const QPixmap image = window->grab();
+            if (!image.save(settings.screenshotPath)) {
+                printError(QStringLiteral("failed to write the screenshot to '%1': check that "
+                                          "the directory exists and the extension names an "
+                                          "image format")
+                                   .arg(settings.screenshotPath));
+                QCoreApplication::exit(1);
+                return;
+            }
+            std::printf("saved %dx%d screenshot to %s\n", image.width(), image.height(),
+                        qPrintable(settings.screenshotPath));
+            std::fflush(stdout);
+            QCoreApplication::exit(0);
+        });
+    });
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("mvent-monitor"));
+    QApplication::setApplicationVersion(QStringLiteral(MVENT_VERSION));
+    QApplication::setDesktopFileName(QStringLiteral("mvent-monitor"));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/mvent-monitor.svg")));
+
+    const std::optional<Settings> settings = parseArguments(app.arguments());
+    if (!settings) {
+        return 2;
+    }
+
+    PoolMonitor monitor;
+    monitor.setInterval(settings->intervalMs);
+    monitor.setPoolName(settings->poolName);
+
+    MainWindow window(&monitor);
+    if (!settings->screenshotPath.isEmpty()) {
+        saveScreenshotAfterRefreshes(&window, &monitor, *settings);
+    }
+    window.show();
+    monitor.start();
+
+    const int status = app.exec();
+    qCInfo(lcDashboard) << "stopped";
+    return status;
+}

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+// PoolMonitor against real pools: a monitor-traffic helper publishes a known number of events,
+// and the models must show exactly those counts.
+
+#include "../trafficprocess.h"
+
+#include <eventstatsmodel.h>
+#include <handlerstatsmodel.h>
+#include <memorystatsmodel.h>
+#include <poollistmodel.h>
+#include <poolmonitor.h>
+#include <processmodel.h>
+#include <serieshistory.h>
+
+#include <sharedmemorypool.h>
+
+#include <QAbstractItemModelTester>
+#include <QSignalSpy>
+#include <QTest>
+
+#include <memory>
+
+using namespace mvent;
+using namespace mvent::monitor;
+
+namespace {
+
+constexpr int FigureTimeoutMs = 30000;
+
+// Returns the SortRole value of column in the row of model whose first column is key.
+template<typename Model>
+QVariant cell(const Model *model, const QString &key, int column)
+{
+    for (int row = 0; row < model->rowCount(); ++row) {
+        const QModelIndex first = model->index(row, 0);
+        if (first.data(Model::SortRole).toString() == key) {
+            return model->index(row, column).data(Model::SortRole);
+        }
+    }
+    return {};
+}
+
+// Returns the row of handlers whose name starts with "event#", or -1.
+int handlerRow(const HandlerStatsModel *handlers, const QString &event)
+{
+    for (int row = 0; row < handlers->rowCount(); ++row) {
+        if (handlers->rowAt(row).name.startsWith(event + QLatin1Char('#'))) {
+            return row;
+        }
+    }
+    return -1;
+}
+
+} // namespace
+
+class tst_PoolMonitor : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void cleanup();
+
+    void listsPoolsAsTheyComeAndGo();
+    void watcherListsNewPoolWithoutTimer();
+    void countsMatchPublishedEvents();
+    void missingPoolReportsError();
+    void removedPoolClearsFigures();
+    void intervalIsBounded();
+
+private:
+    std::unique_ptr<PoolMonitor> createMonitor();
+
+    QStringList m_pools;
+    std::vector<std::unique_ptr<QAbstractItemModelTester>> m_testers;
+};
+
+std::unique_ptr<PoolMonitor> tst_PoolMonitor::createMonitor()
+{
+    auto monitor = std::make_unique<PoolMonitor>();
+    monitor->setInterval(PoolMonitor::MinIntervalMs);
+    const QList<QAbstractItemModel *> models{monitor->poolListModel(), monitor->memoryModel(),
+                                             monitor->eventModel(), monitor->handlerModel(),
+                                             monitor->processModel()};
+    for (QAbstractItemModel *model : models) {
+        m_testers.push_back(std::make_unique<QAbstractItemModelTester>(
+                model, QAbstractItemModelTester::FailureReportingMode::QtTest));
+    }
+    return monitor;
+}
+
+void tst_PoolMonitor::cleanup()
+{
+    m_testers.clear();
+    for (const QString &pool : std::as_const(m_pools)) {
+        SharedMemoryPool::removePool(pool);
+    }
+    m_pools.clear();
+}
+
+void tst_PoolMonitor::listsPoolsAsTheyComeAndGo()
+{
+    const QString name = uniquePoolName("tst-monitor-list");
+    m_pools.append(name);
+    auto monitor = createMonitor();
+    monitor->start();
+    QVERIFY(!monitor->poolListModel()->contains(name));
+
+    auto pool = std::make_unique<SharedMemoryPool>(name);
+    QVERIFY2(pool->isAttached(), qPrintable(pool->errorString()));
+    QTRY_VERIFY_WITH_TIMEOUT(monitor->poolListModel()->contains(name), FigureTimeoutMs);
+
+    QVERIFY(pool->destroyPool());
+    pool.reset();
+    QTRY_VERIFY_WITH_TIMEOUT(!monitor->poolListModel()->contains(name), FigureTimeoutMs);
+}
+
+void tst_PoolMonitor::watcherListsNewPoolWithoutTimer()
+{
+    // A first pool makes sure the runtime directory exists, so the watcher can watch it.
+    const QString first = uniquePoolName("tst-monitor-watch");
+    const QString second = uniquePoolName("tst-monitor-watch");
+    m_pools << first << second;
+    SharedMemoryPool firstPool(first);
+    QVERIFY2(firstPool.isAttached(), qPrintable(firstPool.errorString()));
+
+    auto monitor = createMonitor();
+    monitor->refreshPools();
+    QVERIFY(!monitor->isRunning());
+    QVERIFY(monitor->poolListModel()->contains(first));
+
+    SharedMemoryPool secondPool(second);
+    QVERIFY2(secondPool.isAttached(), qPrintable(secondPool.errorString()));
+    QTRY_VERIFY_WITH_TIMEOUT(monitor->poolListModel()->contains(second), FigureTimeoutMs);
+}
+
+void tst_PoolMonitor::countsMatchPublishedEvents()
+{
+    const QString name = uniquePoolName("tst-monitor-counts");
+    m_pools.append(name);
+    TrafficProcess traffic(name, {QStringLiteral("alpha:200"), QStringLiteral("beta:50"),
+                                  QStringLiteral("gamma:20:fail")});
+    QVERIFY(traffic.waitUntilReady());
+
+    auto monitor = createMonitor();
+    QSignalSpy refreshed(monitor.get(), &PoolMonitor::refreshed);
+    QVERIFY(refreshed.isValid());
+    monitor->setPoolName(name);
+    monitor->start();
+    QVERIFY(refreshed.count() >= 1);
+    QVERIFY2(monitor->isAttached(), qPrintable(monitor->errorString()));
+
+    const EventStatsModel *events = monitor->eventModel();
+    QTRY_COMPARE_WITH_TIMEOUT(cell(events, QStringLiteral("alpha"), EventStatsModel::PublishedColumn)
+                                      .toULongLong(),
+                              200ull, FigureTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(cell(events, QStringLiteral("alpha"), EventStatsModel::ReceivedColumn)
+                                      .toULongLong(),
+                              200ull, FigureTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(cell(events, QStringLiteral("beta"), EventStatsModel::PublishedColumn)
+                                      .toULongLong(),
+                              50ull, FigureTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(cell(events, QStringLiteral("beta"), EventStatsModel::ReceivedColumn)
+                                      .toULongLong(),
+                              50ull, FigureTimeoutMs);
+    QTRY_COMPARE_WITH_TIMEOUT(cell(events, QStringLiteral("gamma"), EventStatsModel::PublishedColumn)
+                                      .toULongLong(),
+                              20ull, FigureTimeoutMs);
+    QCOMPARE(events->rowCount(), 3);
+    QCOMPARE(cell(events, QStringLiteral("alpha"), EventStatsModel::SubscribersColumn).toInt(), 1);
+
+    const HandlerStatsModel *handlers = monitor->handlerModel();
+    QTRY_VERIFY_WITH_TIMEOUT(handlerRow(handlers, QStringLiteral("gamma")) >= 0, FigureTimeoutMs);
+    const int alphaRow = handlerRow(handlers, QStringLiteral("alpha"));
+    const int gammaRow = handlerRow(handlers, QStringLiteral("gamma"));
+    QVERIFY(alphaRow >= 0);
+    QCOMPARE(handlers->rowAt(alphaRow).calls, 200ull);
+    QCOMPARE(handlers->rowAt(alphaRow).errors, 0ull);
+    QCOMPARE(handlers->rowAt(gammaRow).calls, 20ull);
+    QCOMPARE(handlers->rowAt(gammaRow).errors, 20ull);
+
+    const ProcessModel *processes = monitor->processModel();
+    QTRY_COMPARE_WITH_TIMEOUT(processes->rowCount(), 1, FigureTimeoutMs);
+    const ProcessInfo helper = processes->rowAt(0);
+    QCOMPARE(helper.pid, traffic.pid());
+    QVERIFY(helper.alive);
+    QCOMPARE(helper.published, 270ull);
+    QCOMPARE(helper.received, 270ull);
+    QCOMPARE(helper.missed, 0ull);
+
+    QVERIFY(monitor->memoryModel()->rowCount() > 0);
+    const qint64 before = monitor->refreshCount();
+    QTRY_VERIFY_WITH_TIMEOUT(monitor->refreshCount() >= quint64(before + 2), FigureTimeoutMs);
+    QCOMPARE(monitor->memoryHistory()->seriesNames().size(), 2);
+
+    traffic.stop();
+    QTRY_VERIFY_WITH_TIMEOUT(processes->rowCount() == 0 || !processes->rowAt(0).alive,
+                             FigureTimeoutMs);
+}
+
+void tst_PoolMonitor::missingPoolReportsError()
+{
+    const QString name = uniquePoolName("tst-monitor-missing");
+    auto monitor = createMonitor();
+    QSignalSpy attached(monitor.get(), &PoolMonitor::attachedChanged);
+    QVERIFY(attached.isValid());
+
+    monitor->setPoolName(name);
+    monitor->refresh();
+
+    QVERIFY(!monitor->isAttached());
+    QVERIFY(!monitor->errorString().isEmpty());
+    QCOMPARE(attached.count(), 0);
+    QCOMPARE(monitor->eventModel()->rowCount(), 0);
+    QCOMPARE(monitor->memoryModel()->rowCount(), 0);
+    QVERIFY(SharedMemoryPool::pools().indexOf(name) < 0);
+}
+
+void tst_PoolMonitor::removedPoolClearsFigures()
+{
+    const QString name = uniquePoolName("tst-monitor-removed");
+    m_pools.append(name);
+    TrafficProcess traffic(name, {QStringLiteral("delta:10")});
+    QVERIFY(traffic.waitUntilReady());
+
+    auto monitor = createMonitor();
+    monitor->setPoolName(name);
+    monitor->start();
+    QTRY_COMPARE_WITH_TIMEOUT(monitor->eventModel()->rowCount(), 1, FigureTimeoutMs);
+    QVERIFY(monitor->isAttached());
+
+    QString message;
+    QVERIFY2(SharedMemoryPool::removePool(name, &message), qPrintable(message));
+    QTRY_VERIFY_WITH_TIMEOUT(!monitor->isAttached(), FigureTimeoutMs);
+    QCOMPARE(monitor->eventModel()->rowCount(), 0);
+    QCOMPARE(monitor->memoryModel()->rowCount(), 0);
+    QCOMPARE(monitor->poolName(), name);
+    QVERIFY(!monitor->errorString().isEmpty());
+}
+
+void tst_PoolMonitor::intervalIsBounded()
+{
+    PoolMonitor monitor;
+    QCOMPARE(monitor.interval(), PoolMonitor::DefaultIntervalMs);
+    QSignalSpy changed(&monitor, &PoolMonitor::intervalChanged);
+    QVERIFY(changed.isValid());
+
+    monitor.setInterval(250);
+    QCOMPARE(monitor.interval(), 250);
+    monitor.setInterval(1);
+    QCOMPARE(monitor.interval(), PoolMonitor::MinIntervalMs);
+    monitor.setInterval(10'000'000);
+    QCOMPARE(monitor.interval(), PoolMonitor::MaxIntervalMs);
+    QCOMPARE(changed.count(), 3);
+}
+
+QTEST_GUILESS_MAIN(tst_PoolMonitor)
+#include "tst_poolmonitor.moc"
