@@ -172,7 +172,13 @@ case $command in
 demo) run_demo "$@" ;;
 test) run_tests "$@" ;;
 -h | --help | help) usage ;;
+'')
+    echo "run.sh: missing command" >&2
+    usage >&2
+    exit 2
+    ;;
 *)
+    echo "run.sh: unknown command '$command'" >&2
     usage >&2
     exit 2
     ;;

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "commandline.h"
 
+#include <QRegularExpression>
+
+#include <algorithm>
 #include <cstdio>
 
 namespace mvent::cli {
@@ -31,7 +34,79 @@ QString wrapText(const QString &text)
     return wrapped;
 }
 
+// Returns true if QCommandLineParser, parsing single-dash arguments as compacted short
+// options, reads the option \a name from \a argument.
+bool argumentNamesOption(const QString &argument, const QString &name)
+{
+    if (argument.startsWith(QLatin1String("--"))) {
+        return argument.mid(2).section(QLatin1Char('='), 0, 0) == name;
+    }
+    return argument.startsWith(QLatin1Char('-')) && name.size() == 1
+            && argument.indexOf(name, 1) > 0;
+}
+
+// Quotes \a argument for a POSIX shell when it contains other characters than these.
+QString shellQuoted(const QString &argument)
+{
+    static const QRegularExpression plain(QStringLiteral("^[A-Za-z0-9_./:=@%+,-]+$"));
+    if (plain.match(argument).hasMatch()) {
+        return argument;
+    }
+    QString quoted = argument;
+    quoted.replace(QLatin1Char('\''), QLatin1String("'\\''"));
+    return QLatin1Char('\'') + quoted + QLatin1Char('\'');
+}
+
 } // namespace
+
+QStringList typedUnknownOptions(const QCommandLineParser &parser, const QStringList &arguments)
+{
+    const qsizetype end = arguments.indexOf(QLatin1String("--"));
+    const QStringList searched = end < 0 ? arguments : arguments.first(end);
+
+    QStringList typed;
+    const QStringList names = parser.unknownOptionNames();
+    for (const QString &name : names) {
+        const auto found =
+                std::find_if(searched.cbegin(), searched.cend(), [&name](const QString &argument) {
+                    return argumentNamesOption(argument, name);
+                });
+        QString argument;
+        if (found != searched.cend() && found->startsWith(QLatin1String("--"))) {
+            argument = found->section(QLatin1Char('='), 0, 0); // without the value
+        } else if (found != searched.cend()) {
+            argument = *found; // all of "-5" or of compacted short options such as "-xvf"
+        } else {
+            // Every reported name should match an argument. If none does, show the name.
+            argument = (name.size() == 1 ? QStringLiteral("-") : QStringLiteral("--")) + name;
+        }
+        if (!typed.contains(argument)) {
+            typed.append(argument);
+        }
+    }
+    return typed;
+}
+
+QString unknownOptionsReason(const QStringList &typedOptions)
+{
+    QStringList quoted;
+    for (const QString &option : typedOptions) {
+        quoted.append(QLatin1Char('\'') + option + QLatin1Char('\''));
+    }
+    const QString noun =
+            typedOptions.size() == 1 ? QStringLiteral("option") : QStringLiteral("options");
+    return QStringLiteral("unknown %1 %2").arg(noun, quoted.join(QStringLiteral(", ")));
+}
+
+QString poolArgumentDescription(const QString &consequence)
+{
+    QString description = QStringLiteral("Pool name: 1 to 64 of the characters A-Z a-z 0-9 . _ "
+                                         "-, not starting with '.'.");
+    if (!consequence.isEmpty()) {
+        description += QLatin1Char(' ') + consequence;
+    }
+    return description;
+}
 
 QString parserErrorReason(const QCommandLineParser &parser)
 {
@@ -79,6 +154,10 @@ std::optional<int> CommandLine::parse(const QStringList &arguments, int minPosit
 {
     // QCommandLineParser skips the first entry as the program name.
     if (!m_parser.parse(QStringList{ QStringLiteral("mvent") } + arguments)) {
+        const QStringList unknownOptions = typedUnknownOptions(m_parser, arguments);
+        if (!unknownOptions.isEmpty()) {
+            return unknownOptionError(unknownOptions, arguments);
+        }
         return usageError(parserErrorReason(m_parser));
     }
 
@@ -110,6 +189,45 @@ QString CommandLine::helpText() const
         usage += QLatin1Char(' ') + m_arguments;
     }
     return usage + text.mid(firstLineEnd);
+}
+
+int CommandLine::unknownOptionError(const QStringList &typedOptions,
+                                    const QStringList &arguments) const
+{
+    const QString reason = unknownOptionsReason(typedOptions);
+    // A single-dash argument is often a value, such as -5, rather than a mistyped option.
+    const auto value =
+            std::find_if(typedOptions.cbegin(), typedOptions.cend(), [](const QString &option) {
+                return !option.startsWith(QLatin1String("--"));
+            });
+    if (value == typedOptions.cend()) {
+        return usageError(reason);
+    }
+
+    const QString hint = QStringLiteral("%1; to pass '%2' as an argument, put -- before it and "
+                                        "after any options")
+                                 .arg(reason, *value);
+    // The example only inserts --, so it is correct only when the value is the one unknown
+    // option and no option follows it.
+    const qsizetype position = arguments.indexOf(*value);
+    const QStringList following = arguments.mid(position + 1);
+    const bool optionFollows =
+            std::any_of(following.cbegin(), following.cend(), [](const QString &argument) {
+                return argument.startsWith(QLatin1Char('-')) && argument != QLatin1String("-");
+            });
+    if (typedOptions.size() > 1 || position < 0 || optionFollows) {
+        return cli::usageError(hint);
+    }
+
+    QStringList example{ QStringLiteral("mvent"), m_command };
+    for (qsizetype i = 0; i < arguments.size(); ++i) {
+        if (i == position) {
+            example.append(QStringLiteral("--"));
+        }
+        example.append(shellQuoted(arguments.at(i)));
+    }
+    return cli::usageError(
+            QStringLiteral("%1, for example: %2").arg(hint, example.join(QLatin1Char(' '))));
 }
 
 int CommandLine::usageError(const QString &message) const

@@ -10,11 +10,16 @@
 
 namespace mvent::cli {
 
-// Exit statuses, as grep and diff use them.
+// Exit statuses, as grep and diff use them. globalHelpText() documents the same rule.
 enum ExitCode {
     ExitSuccess = 0,
-    ExitFailure = 1, // the operation failed: pool or key not found, invalid JSON, pool error
-    ExitUsage = 2 // wrong argument count, unknown command or option, invalid option value
+    // The operation failed: pool or key not found, invalid pool name, key or JSON value, or a
+    // pool error. The parser does not check positional arguments, so the operations report
+    // invalid ones.
+    ExitFailure = 1,
+    // The command line cannot be parsed: unknown command or option, wrong argument count, or
+    // a malformed option value such as --ttl=soon.
+    ExitUsage = 2
 };
 
 /*! Writes \a bytes to standard output unchanged. */
@@ -25,6 +30,22 @@ void printError(const QString &message);
 QString parserErrorReason(const QCommandLineParser &parser);
 /*! Prints \a message as printError() does and returns ExitUsage. */
 int usageError(const QString &message);
+
+/*!
+    Returns the entries of \a arguments, as the user typed them, that \a parser reported as
+    unknown options after parsing them, such as "-5" for the name "5" or "--tll" for
+    "--tll=5". Arguments after "--" are not searched.
+*/
+QStringList typedUnknownOptions(const QCommandLineParser &parser, const QStringList &arguments);
+
+/*! Returns "unknown option '-x'" or "unknown options '-x', '--y'" for \a typedOptions. */
+QString unknownOptionsReason(const QStringList &typedOptions);
+
+/*!
+    Returns the help text for a POOL argument: the pool naming rule, followed by
+    \a consequence when it is not empty.
+*/
+QString poolArgumentDescription(const QString &consequence = QString());
 
 /*!
     Parser for the options and positional arguments of one command, with the usage line
@@ -47,7 +68,8 @@ public:
         command should run. Otherwise returns the exit code to end with: ExitSuccess after
         printing help for --help, ExitUsage after an error for an unknown option, a missing
         option value, or a positional argument count outside \a minPositional to
-        \a maxPositional.
+        \a maxPositional. An unknown option that starts with a single '-', such as the
+        value -5, gets a hint to put -- before it.
     */
     std::optional<int> parse(const QStringList &arguments, int minPositional, int maxPositional);
 
@@ -58,6 +80,8 @@ public:
     int usageError(const QString &message) const;
 
 private:
+    int unknownOptionError(const QStringList &typedOptions, const QStringList &arguments) const;
+
     QString m_command;
     QString m_arguments;
     QCommandLineParser m_parser;

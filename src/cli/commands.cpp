@@ -67,12 +67,6 @@ QString keyNotFound(const QString &key, const QString &pool)
     return QStringLiteral("key '%1' not found in pool '%2'").arg(key, pool);
 }
 
-QString poolArgumentDescription()
-{
-    return QStringLiteral("Pool name: 1 to 64 of the characters A-Z a-z 0-9 . _ -, not "
-                          "starting with '.'.");
-}
-
 const QCommandLineOption &jsonOption()
 {
     static const QCommandLineOption option(QStringLiteral("json"),
@@ -337,9 +331,8 @@ int runSet(const QStringList &arguments)
         QString parseError;
         std::optional<QVariant> parsed = variantFromJson(text, &parseError);
         if (!parsed) {
-            printError(QStringLiteral("invalid JSON value for key '%1': %2; quote a string "
-                                      "as '\"text\"', or store the text as bytes with --raw")
-                               .arg(key, parseError));
+            printError(invalidJsonMessage(QStringLiteral("key '%1'").arg(key), text, parseError,
+                                          true));
             return ExitFailure;
         }
         value = std::move(*parsed);
@@ -457,11 +450,16 @@ int runRm(const QStringList &arguments)
 
     const QString poolName = commandLine.parser().positionalArguments().at(0);
     QString message;
-    if (!SharedMemoryPool::removePool(poolName, &message)) {
-        printError(message);
-        return ExitFailure;
+    if (SharedMemoryPool::removePool(poolName, &message)) {
+        return ExitSuccess;
     }
-    return ExitSuccess;
+    // removePool() reports no error code, so a missing pool is recognized by pools(), which
+    // lists the pool files.
+    if (SharedMemoryPool::isValidName(poolName) && !SharedMemoryPool::pools().contains(poolName)) {
+        message += missingPoolHint();
+    }
+    printError(message);
+    return ExitFailure;
 }
 
 const QList<Command> &commands()
@@ -518,7 +516,13 @@ QString globalHelpText()
             "  -v, --version  Print the version and exit.\n"
             "\n"
             "Run 'mvent help COMMAND' or 'mvent COMMAND --help' for the options of a command.\n"
-            "Exit status: 0 on success, 1 if the operation failed, 2 on a usage error.\n");
+            "\n"
+            "Exit status:\n"
+            "  0  success\n"
+            "  1  the operation failed: pool or key not found, invalid pool name, key or JSON\n"
+            "     value, or a pool error\n"
+            "  2  the command line cannot be parsed: unknown command or option, wrong number\n"
+            "     of arguments, or a malformed option value such as --ttl=soon\n");
     return text;
 }
 
@@ -560,8 +564,10 @@ int run(const QStringList &arguments)
                                            QStringLiteral("Print the version and exit."));
     parser.addOptions({ helpOption, versionOption });
     if (!parser.parse(arguments)) {
-        return usageError(
-                QStringLiteral("%1; run 'mvent --help' for usage").arg(parserErrorReason(parser)));
+        const QStringList unknownOptions = typedUnknownOptions(parser, arguments.mid(1));
+        const QString reason = unknownOptions.isEmpty() ? parserErrorReason(parser)
+                                                        : unknownOptionsReason(unknownOptions);
+        return usageError(QStringLiteral("%1; run 'mvent --help' for usage").arg(reason));
     }
     if (parser.isSet(helpOption)) {
         writeOutput(globalHelpText().toLocal8Bit());

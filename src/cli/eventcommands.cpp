@@ -26,8 +26,8 @@ namespace {
 
 QString poolDescription()
 {
-    return QStringLiteral("Pool name: 1 to 64 of the characters A-Z a-z 0-9 . _ -. The pool is "
-                          "created with default options if it does not exist.");
+    return poolArgumentDescription(
+            QStringLiteral("The pool is created with default options if it does not exist."));
 }
 
 // Write end of the socket pair that the SIGINT and SIGTERM handler writes to.
@@ -163,9 +163,8 @@ int runEmit(const QStringList &arguments)
     QString parseError;
     const std::optional<QVariant> value = variantFromJson(text, &parseError);
     if (!value) {
-        printError(QStringLiteral("invalid JSON value for event '%1': %2; quote a string as "
-                                  "'\"text\"'")
-                           .arg(event, parseError));
+        printError(invalidJsonMessage(QStringLiteral("event '%1'").arg(event), text, parseError,
+                                      false));
         return ExitFailure;
     }
 

@@ -41,6 +41,26 @@ std::optional<QVariant> variantFromJson(const QByteArray &text, QString *errorMe
     return QCborValue::fromJsonValue(elements.first()).toVariant();
 }
 
+QString invalidJsonMessage(const QString &target, const QByteArray &text, const QString &parseError,
+                           bool offerRaw)
+{
+    QString message = QStringLiteral("invalid JSON value for %1: %2").arg(target, parseError);
+    const QByteArray trimmed = text.trimmed();
+    if (trimmed.startsWith('{')) {
+        return message
+                + QStringLiteral("; object keys must be double-quoted strings, as in "
+                                 "'{\"max\": 42}'");
+    }
+    if (trimmed.startsWith('[')) {
+        return message; // no advice fits every element type
+    }
+    message += QStringLiteral("; quote a string as '\"text\"'");
+    if (offerRaw) {
+        message += QStringLiteral(", or store the text as bytes with --raw");
+    }
+    return message;
+}
+
 QByteArray jsonFromVariant(const QVariant &value, bool indented)
 {
     const QJsonDocument::JsonFormat format =

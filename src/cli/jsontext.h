@@ -19,6 +19,18 @@ namespace mvent::cli {
 std::optional<QVariant> variantFromJson(const QByteArray &text, QString *errorMessage);
 
 /*!
+    Returns the error message for the \a text that variantFromJson() rejected with
+    \a parseError, such as "invalid JSON value for key 'k': <parseError>; <advice>".
+    \a target names what the value was for, such as "key 'k'". The advice depends on the
+    first character of \a text other than whitespace. For an object it is that keys must be
+    double-quoted strings. An array gets none, because its elements may be of any type. Other
+    text gets how to quote a JSON string, and with \a offerRaw also how to store the text as
+    bytes with --raw.
+*/
+QString invalidJsonMessage(const QString &target, const QByteArray &text, const QString &parseError,
+                           bool offerRaw);
+
+/*!
     Converts \a value to JSON text with QCborValue::toJsonValue() rules, so a QByteArray
     becomes a base64url string without padding. \a indented selects multi-line output.
     The text ends with a newline.

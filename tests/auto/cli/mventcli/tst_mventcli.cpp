@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -73,6 +74,14 @@ private Q_SLOTS:
     void helpPrintsUsage();
     void unknownCommandIsUsageError();
     void unknownOptionIsUsageError();
+    void unknownOptionPrintedAsTyped_data();
+    void unknownOptionPrintedAsTyped();
+    void negativeValueHintRuns();
+    void helpDescribesPoolName_data();
+    void helpDescribesPoolName();
+    void helpDocumentsExitStatus();
+    void exitStatusFollowsRule_data();
+    void exitStatusFollowsRule();
     void wrongArgumentCountIsUsageError_data();
     void wrongArgumentCountIsUsageError();
     void invalidOptionValueIsUsageError_data();
@@ -87,6 +96,8 @@ private Q_SLOTS:
     void setCreatesPoolWithSize();
     void setInvalidJsonFails_data();
     void setInvalidJsonFails();
+    void setInvalidJsonHintFitsText_data();
+    void setInvalidJsonHintFitsText();
     void getReadsValueSetByLibrary();
     void getPrettyIndents();
     void getRawRejectsNonText();
@@ -103,6 +114,8 @@ private Q_SLOTS:
     void readMissingPoolFails();
     void invalidPoolNameFails_data();
     void invalidPoolNameFails();
+    void invalidPoolNameMessage_data();
+    void invalidPoolNameMessage();
 
     void poolsListsPool();
     void poolsJsonCountsOtherProcesses();
@@ -110,6 +123,9 @@ private Q_SLOTS:
     void statsPrintsTable();
     void rmRemovesPool();
     void rmMissingPoolFails();
+
+    void runScriptNamesBadCommand_data();
+    void runScriptNamesBadCommand();
 
 private:
     QString uniquePoolName();
@@ -164,7 +180,8 @@ void tst_MventCli::helpPrintsUsage_data()
     const QStringList commands{ QStringLiteral("pools"), QStringLiteral("keys"),
                                 QStringLiteral("get"),   QStringLiteral("set"),
                                 QStringLiteral("del"),   QStringLiteral("stats"),
-                                QStringLiteral("rm") };
+                                QStringLiteral("rm"),    QStringLiteral("emit"),
+                                QStringLiteral("watch") };
     for (const QString &command : commands) {
         const QString usage = QStringLiteral("Usage: mvent %1 [options]").arg(command);
         QTest::addRow("%s --help", qPrintable(command))
@@ -200,8 +217,181 @@ void tst_MventCli::unknownOptionIsUsageError()
     const Result result = runMvent({ QStringLiteral("get"), QStringLiteral("--bogus"),
                                      uniquePoolName(), QStringLiteral("key") });
     QCOMPARE(result.exitCode, 2);
-    QVERIFY2(result.errorOutput.contains("'bogus'"), result.errorOutput.constData());
+    QVERIFY2(result.errorOutput.contains("'--bogus'"), result.errorOutput.constData());
     QVERIFY2(result.errorOutput.contains("mvent get --help"), result.errorOutput.constData());
+}
+
+void tst_MventCli::unknownOptionPrintedAsTyped_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("expected");
+
+    QTest::newRow("negative value")
+            << QStringList{ QStringLiteral("set"), QStringLiteral("sensors"), QStringLiteral("neg"),
+                            QStringLiteral("-5") }
+            << QStringLiteral("mvent: unknown option '-5'; to pass '-5' as an argument, put -- "
+                              "before it and after any options, for example: mvent set sensors "
+                              "neg -- -5\n");
+    QTest::newRow("negative value, quoted example")
+            << QStringList{ QStringLiteral("set"), QStringLiteral("sensors"),
+                            QStringLiteral("a key"), QStringLiteral("-5") }
+            << QStringLiteral("mvent: unknown option '-5'; to pass '-5' as an argument, put -- "
+                              "before it and after any options, for example: mvent set sensors "
+                              "'a key' -- -5\n");
+    QTest::newRow("negative value before option")
+            << QStringList{ QStringLiteral("set"), QStringLiteral("sensors"), QStringLiteral("k"),
+                            QStringLiteral("-5"),  QStringLiteral("--ttl"),   QStringLiteral("5") }
+            << QStringLiteral("mvent: unknown option '-5'; to pass '-5' as an argument, put -- "
+                              "before it and after any options\n");
+    QTest::newRow("long option")
+            << QStringList{ QStringLiteral("set"), QStringLiteral("sensors"), QStringLiteral("k"),
+                            QStringLiteral("1"),   QStringLiteral("--tll"),   QStringLiteral("5") }
+            << QStringLiteral("mvent: unknown option '--tll'; run 'mvent set --help' for "
+                              "usage\n");
+    QTest::newRow("long option with value")
+            << QStringList{ QStringLiteral("set"), QStringLiteral("--tll=5"),
+                            QStringLiteral("sensors"), QStringLiteral("k"), QStringLiteral("1") }
+            << QStringLiteral("mvent: unknown option '--tll'; run 'mvent set --help' for "
+                              "usage\n");
+    QTest::newRow("two long options")
+            << QStringList{ QStringLiteral("get"), QStringLiteral("--a"), QStringLiteral("--b"),
+                            QStringLiteral("p"), QStringLiteral("k") }
+            << QStringLiteral("mvent: unknown options '--a', '--b'; run 'mvent get --help' for "
+                              "usage\n");
+    QTest::newRow("global option")
+            << QStringList{ QStringLiteral("--bogus"), QStringLiteral("pools") }
+            << QStringLiteral("mvent: unknown option '--bogus'; run 'mvent --help' for usage\n");
+    QTest::newRow("global short option")
+            << QStringList{ QStringLiteral("-x"), QStringLiteral("pools") }
+            << QStringLiteral("mvent: unknown option '-x'; run 'mvent --help' for usage\n");
+}
+
+void tst_MventCli::unknownOptionPrintedAsTyped()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, expected);
+
+    const Result result = runMvent(arguments);
+    QCOMPARE(result.exitCode, 2);
+    QCOMPARE(result.output, QByteArray());
+    QCOMPARE(QString::fromUtf8(result.errorOutput), expected);
+}
+
+void tst_MventCli::negativeValueHintRuns()
+{
+    const QString pool = uniquePoolName();
+    const Result rejected =
+            runMvent({ QStringLiteral("set"), pool, QStringLiteral("neg"), QStringLiteral("-5") });
+    QCOMPARE(rejected.exitCode, 2);
+    QVERIFY(!QFile::exists(poolFilePath(pool)));
+
+    // The example has no quoted arguments here, so splitting at spaces recovers them.
+    const QByteArray marker = "for example: mvent ";
+    const qsizetype start = rejected.errorOutput.indexOf(marker);
+    QVERIFY2(start >= 0, rejected.errorOutput.constData());
+    const QString example =
+            QString::fromUtf8(rejected.errorOutput.mid(start + marker.size())).trimmed();
+    const QStringList exampleArguments = example.split(QLatin1Char(' '));
+    QCOMPARE(exampleArguments,
+             (QStringList{ QStringLiteral("set"), pool, QStringLiteral("neg"), QStringLiteral("--"),
+                           QStringLiteral("-5") }));
+
+    const Result accepted = runMvent(exampleArguments);
+    QCOMPARE(accepted.errorOutput, QByteArray());
+    QCOMPARE(accepted.exitCode, 0);
+    const Result get = runMvent({ QStringLiteral("get"), pool, QStringLiteral("neg") });
+    QCOMPARE(get.exitCode, 0);
+    QCOMPARE(get.output, QByteArray("-5\n"));
+}
+
+void tst_MventCli::helpDescribesPoolName_data()
+{
+    QTest::addColumn<QString>("command");
+
+    for (const char *command : { "keys", "get", "set", "del", "stats", "rm", "emit", "watch" }) {
+        QTest::newRow(command) << QString::fromLatin1(command);
+    }
+}
+
+void tst_MventCli::helpDescribesPoolName()
+{
+    QFETCH(QString, command);
+
+    const Result result = runMvent({ command, QStringLiteral("--help") });
+    QCOMPARE(result.exitCode, 0);
+    // QCommandLineParser wraps the description, so whitespace is compared loosely.
+    const QByteArray help = result.output.simplified();
+    QVERIFY2(help.contains("POOL Pool name: 1 to 64 of the characters A-Z a-z 0-9 . _ -, not "
+                           "starting with '.'."),
+             result.output.constData());
+}
+
+void tst_MventCli::helpDocumentsExitStatus()
+{
+    const Result result = runMvent({ QStringLiteral("--help") });
+    QCOMPARE(result.exitCode, 0);
+    const QByteArray help = result.output.simplified();
+    QVERIFY2(help.contains("Exit status: 0 success"), result.output.constData());
+    QVERIFY2(help.contains("1 the operation failed: pool or key not found, invalid pool name, "
+                           "key or JSON value, or a pool error"),
+             result.output.constData());
+    QVERIFY2(help.contains("2 the command line cannot be parsed: unknown command or option, "
+                           "wrong number of arguments, or a malformed option value"),
+             result.output.constData());
+}
+
+void tst_MventCli::exitStatusFollowsRule_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<int>("exitCode");
+
+    // "POOL" is replaced with a fresh pool name.
+    const QString pool = QStringLiteral("POOL");
+    const QString set = QStringLiteral("set");
+    const QString emit = QStringLiteral("emit");
+    const QString key = QStringLiteral("k");
+    const QString value = QStringLiteral("1");
+
+    QTest::newRow("invalid pool name")
+            << QStringList{ set, QStringLiteral(".hidden"), key, value } << 1;
+    QTest::newRow("invalid key") << QStringList{ set, pool, QString(), value } << 1;
+    QTest::newRow("malformed JSON") << QStringList{ set, pool, key, QStringLiteral("{a: 1}") } << 1;
+    QTest::newRow("emit invalid pool name")
+            << QStringList{ emit, QStringLiteral("bad/name"), QStringLiteral("e"), value } << 1;
+    QTest::newRow("emit malformed JSON")
+            << QStringList{ emit, pool, QStringLiteral("e"), QStringLiteral("[1,") } << 1;
+    QTest::newRow("watch invalid pool name")
+            << QStringList{ QStringLiteral("watch"), QStringLiteral(".x") } << 1;
+    QTest::newRow("missing pool") << QStringList{ QStringLiteral("get"), pool, key } << 1;
+
+    QTest::newRow("malformed --size")
+            << QStringList{ set, QStringLiteral("--size=big"), pool, key, value } << 2;
+    QTest::newRow("malformed --ttl")
+            << QStringList{ set, QStringLiteral("--ttl=soon"), pool, key, value } << 2;
+    QTest::newRow("emit malformed --ttl")
+            << QStringList{ emit, QStringLiteral("--ttl=-1"), pool, QStringLiteral("e"), value }
+            << 2;
+    QTest::newRow("watch malformed --count")
+            << QStringList{ QStringLiteral("watch"), QStringLiteral("--count=0"), pool } << 2;
+    QTest::newRow("missing option value")
+            << QStringList{ set, pool, key, value, QStringLiteral("--ttl") } << 2;
+    QTest::newRow("unknown option") << QStringList{ set, pool, key, QStringLiteral("-5") } << 2;
+    QTest::newRow("wrong argument count") << QStringList{ set, pool, key } << 2;
+    QTest::newRow("unknown command")
+            << QStringList{ QStringLiteral("sett"), pool, key, value } << 2;
+}
+
+void tst_MventCli::exitStatusFollowsRule()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(int, exitCode);
+
+    const QString pool = uniquePoolName();
+    arguments.replaceInStrings(QRegularExpression(QStringLiteral("^POOL$")), pool);
+    const Result result = runMvent(arguments);
+    QCOMPARE(result.exitCode, exitCode);
+    QCOMPARE(result.output, QByteArray());
+    QVERIFY2(result.errorOutput.startsWith("mvent: "), result.errorOutput.constData());
 }
 
 void tst_MventCli::wrongArgumentCountIsUsageError_data()
@@ -433,6 +623,43 @@ void tst_MventCli::setInvalidJsonFails()
     QVERIFY2(!QFile::exists(poolFilePath(pool)), "invalid JSON must not create the pool");
 }
 
+void tst_MventCli::setInvalidJsonHintFitsText_data()
+{
+    QTest::addColumn<QString>("json");
+    QTest::addColumn<QByteArray>("hint");
+
+    const QByteArray objectHint =
+            "; object keys must be double-quoted strings, as in '{\"max\": 42}'\n";
+    const QByteArray stringHint =
+            "; quote a string as '\"text\"', or store the text as bytes with --raw\n";
+    QTest::newRow("unquoted key") << QStringLiteral("{max: 42}") << objectHint;
+    QTest::newRow("object after space") << QStringLiteral(" \n{max: 42}") << objectHint;
+    QTest::newRow("unterminated object") << QStringLiteral(R"({"a": 1)") << objectHint;
+    QTest::newRow("unterminated array") << QStringLiteral("[1, 2") << QByteArray("byte offset 5\n");
+    QTest::newRow("unquoted string in array")
+            << QStringLiteral("[a]") << QByteArray("byte offset 1\n");
+    QTest::newRow("bare word") << QStringLiteral("hello") << stringHint;
+    QTest::newRow("empty") << QString() << stringHint;
+}
+
+void tst_MventCli::setInvalidJsonHintFitsText()
+{
+    QFETCH(QString, json);
+    QFETCH(QByteArray, hint);
+
+    const QString pool = uniquePoolName();
+    const Result result = runMvent({ QStringLiteral("set"), pool, QStringLiteral("key"), json });
+    QCOMPARE(result.exitCode, 1);
+    QVERIFY2(result.errorOutput.startsWith("mvent: invalid JSON value for key 'key': "),
+             result.errorOutput.constData());
+    QVERIFY2(result.errorOutput.endsWith(hint), result.errorOutput.constData());
+    // An object or array gets no advice about quoting a string or about --raw.
+    const bool stringLike = !json.trimmed().startsWith(QLatin1Char('{'))
+            && !json.trimmed().startsWith(QLatin1Char('['));
+    QCOMPARE(result.errorOutput.contains("quote a string"), stringLike);
+    QCOMPARE(result.errorOutput.contains("--raw"), stringLike);
+}
+
 void tst_MventCli::getReadsValueSetByLibrary()
 {
     const QString pool = uniquePoolName();
@@ -628,6 +855,48 @@ void tst_MventCli::invalidPoolNameFails()
     QVERIFY2(result.errorOutput.contains("'bad/name'"), result.errorOutput.constData());
 }
 
+void tst_MventCli::invalidPoolNameMessage_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QString>("expected");
+
+    QTest::newRow("leading dot")
+            << QStringLiteral(".hidden")
+            << QStringLiteral("mvent: pool name '.hidden' starts with '.'; start it with a "
+                              "letter, a digit, '_' or '-'\n");
+
+    // Each row names the invalid pool name and the character as the message should show it.
+    const QList<std::pair<QString, QString>> characters{
+        { QStringLiteral("bad/name"), QStringLiteral("'/'") },
+        { QStringLiteral("a b"), QStringLiteral("' '") },
+        { QStringLiteral("it's"), QStringLiteral("\"'\"") },
+        { QStringLiteral("a\tb"), QStringLiteral("U+0009") },
+        { QStringLiteral(u"p\u00f6ol"), QStringLiteral("U+00F6") },
+        { QStringLiteral(u"x\U0001F600"), QStringLiteral("U+1F600") },
+    };
+    for (const auto &[name, character] : characters) {
+        QTest::addRow("%s", qPrintable(character))
+                << name
+                << QStringLiteral("mvent: pool name '%1' contains the character %2; use only ASCII "
+                                  "letters, digits, '.', '_' and '-'\n")
+                           .arg(name, character);
+    }
+}
+
+void tst_MventCli::invalidPoolNameMessage()
+{
+    QFETCH(QString, name);
+    QFETCH(QString, expected);
+
+    // '-' and '_' are allowed first, so the hint about '.' names them.
+    QVERIFY(SharedMemoryPool::isValidName(QStringLiteral("-a")));
+    QVERIFY(SharedMemoryPool::isValidName(QStringLiteral("_a")));
+
+    const Result result = runMvent({ QStringLiteral("keys"), name });
+    QCOMPARE(result.exitCode, 1);
+    QCOMPARE(QString::fromUtf8(result.errorOutput), expected);
+}
+
 void tst_MventCli::poolsListsPool()
 {
     const QString pool = uniquePoolName();
@@ -770,7 +1039,42 @@ void tst_MventCli::rmMissingPoolFails()
     const QString pool = uniquePoolName();
     const Result rm = runMvent({ QStringLiteral("rm"), pool });
     QCOMPARE(rm.exitCode, 1);
-    QVERIFY2(rm.errorOutput.contains("'" + pool.toUtf8() + "'"), rm.errorOutput.constData());
+    const QString expected = QStringLiteral("mvent: pool '%1' does not exist in %2; run 'mvent "
+                                            "pools' to list the pools there\n")
+                                     .arg(pool, SharedMemoryPool::runtimeDirectory());
+    QCOMPARE(QString::fromUtf8(rm.errorOutput), expected);
+
+    // get reports a missing pool with the same message.
+    const Result get = runMvent({ QStringLiteral("get"), pool, QStringLiteral("k") });
+    QCOMPARE(get.exitCode, 1);
+    QCOMPARE(get.errorOutput, rm.errorOutput);
+}
+
+void tst_MventCli::runScriptNamesBadCommand_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QByteArray>("message");
+
+    QTest::newRow("unknown command") << QStringList{ QStringLiteral("tset") }
+                                     << QByteArray("run.sh: unknown command 'tset'\n");
+    QTest::newRow("missing command") << QStringList() << QByteArray("run.sh: missing command\n");
+}
+
+void tst_MventCli::runScriptNamesBadCommand()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QByteArray, message);
+
+    QProcess process;
+    process.start(QStringLiteral("bash"),
+                  QStringList{ QStringLiteral(MVENT_RUN_SCRIPT) } + arguments);
+    QVERIFY2(process.waitForStarted(), qPrintable(process.errorString()));
+    QVERIFY(process.waitForFinished(60000));
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(process.exitCode(), 2);
+    QCOMPARE(process.readAllStandardOutput(), QByteArray());
+    const QByteArray errorOutput = process.readAllStandardError();
+    QVERIFY2(errorOutput.startsWith(message + "Usage: ./run.sh demo"), errorOutput.constData());
 }
 
 QTEST_GUILESS_MAIN(tst_MventCli)

@@ -94,6 +94,7 @@ private Q_SLOTS:
     void emitReadsStandardInput();
     void emitWithTtlStoresLastValue();
     void emitInvalidJsonFails();
+    void emitInvalidObjectHintsAtKeys();
 
 private:
     SharedMemoryPool *createPool();
@@ -355,6 +356,24 @@ void tst_MventEvents::emitInvalidJsonFails()
     QCOMPARE(result.exitCode, 1);
     QVERIFY2(result.errorOutput.contains("invalid JSON value for event 'bad'"),
              result.errorOutput);
+    // emit has no --raw, so the hint offers only the quoting.
+    QVERIFY2(result.errorOutput.endsWith("; quote a string as '\"text\"'\n"), result.errorOutput);
+    QCOMPARE(pool->stats().eventSequence, sequenceBefore);
+}
+
+void tst_MventEvents::emitInvalidObjectHintsAtKeys()
+{
+    SharedMemoryPool *pool = createPool();
+    QVERIFY2(pool->isAttached(), qPrintable(pool->errorString()));
+    const quint64 sequenceBefore = pool->stats().eventSequence;
+
+    const Result result = runMvent({QStringLiteral("emit"), pool->name(), QStringLiteral("bad"),
+                                    QStringLiteral("{max: 42}")});
+    QCOMPARE(result.exitCode, 1);
+    QCOMPARE(result.errorOutput,
+             QByteArray("mvent: invalid JSON value for event 'bad': unterminated object at byte "
+                        "offset 2; object keys must be double-quoted strings, as in "
+                        "'{\"max\": 42}'\n"));
     QCOMPARE(pool->stats().eventSequence, sequenceBefore);
 }
 
