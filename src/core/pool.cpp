@@ -26,6 +26,9 @@ namespace {
 // A lock-free read gives up and takes the lock after this many conflicting writers, so a
 // reader cannot starve and a writer that died with the sequence odd gets repaired.
 constexpr int OptimisticAttempts = 64;
+// Rounds of create() and attach() in CreateOrAttach while other processes keep creating and
+// removing the same pool.
+constexpr int CreateAttempts = 8;
 
 inline void cpuRelax()
 {
@@ -108,18 +111,37 @@ bool Pool::open(const QByteArray &doorbellName, PoolError *error)
                              &message)) {
             return error->set(Error::InvalidOptions, message);
         }
-        result = m_segment->create(qint64(geometry.totalSize), m_options.permissions,
-                                   [&](uchar *memory, qint64, QString *initialiseError) {
-                                       return initialiseSegment(memory, geometry, utf8Name,
-                                                                initialiseError);
-                                   });
-        if (result == Segment::Exists && m_options.openMode == SharedMemoryPool::CreateOrAttach) {
-            result = m_segment->attach(); // another process won the race to create it
-        } else if (result == Segment::Exists) {
+        // A pool can vanish between the create() that found it and the attach() after it,
+        // because another process removed the file or the last user of a QSharedMemory
+        // segment detached. CreateOrAttach then creates it again, a bounded number of times.
+        bool created = false;
+        for (int attempt = 0; attempt < CreateAttempts; ++attempt) {
+            result = m_segment->create(qint64(geometry.totalSize), m_options.permissions,
+                                       [&](uchar *memory, qint64, QString *initialiseError) {
+                                           return initialiseSegment(memory, geometry, utf8Name,
+                                                                    initialiseError);
+                                       });
+            if (result == Segment::Ok) {
+                created = true;
+                break;
+            }
+            if (m_options.openMode != SharedMemoryPool::CreateOrAttach) {
+                break;
+            }
+            if (result == Segment::Exists) {
+                result = m_segment->attach(); // another process won the race to create it
+            }
+            // QSharedMemory::create() also reports NotFound when a detaching process removes
+            // the key file in the middle of it.
+            if (result != Segment::Missing) {
+                break;
+            }
+        }
+        if (result == Segment::Exists && m_options.openMode == SharedMemoryPool::CreateOnly) {
             return error->set(Error::AlreadyExists,
                               QStringLiteral("pool '%1' already exists").arg(m_name));
         }
-        if (result == Segment::Ok) {
+        if (created) {
             qCInfo(lcPool, "created pool %s (%s, %llu bytes)", qPrintable(m_name),
                    qPrintable(m_segment->backingName()), quint64(geometry.totalSize));
         }

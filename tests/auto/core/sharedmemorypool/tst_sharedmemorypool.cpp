@@ -14,6 +14,7 @@
 #include <QTemporaryDir>
 #include <QScopeGuard>
 #include <QTest>
+#include <QThread>
 #include <QtEndian>
 
 #include <atomic>
@@ -22,6 +23,7 @@
 #include <memory>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 using namespace mvent;
 
@@ -77,6 +79,8 @@ private Q_SLOTS:
     void poolFullByBytesReportsUsage();
     void poolFullByEntriesReportsLimit();
     void attachOnlyReportsMissingPool();
+    void createOrAttachRacesRemoval_data();
+    void createOrAttachRacesRemoval();
     void createOnlyReportsExistingPool();
     void corruptSegmentIsRejected_data();
     void corruptSegmentIsRejected();
@@ -573,6 +577,58 @@ void tst_SharedMemoryPool::attachOnlyReportsMissingPool()
     QVERIFY(!SharedMemoryPool::pools().contains(name));
     QVERIFY(!pool.set(QStringLiteral("k"), 1));
     QCOMPARE(pool.error(), SharedMemoryPool::NotAttached);
+}
+
+void tst_SharedMemoryPool::createOrAttachRacesRemoval_data()
+{
+    QTest::addColumn<SharedMemoryPool::Backing>("backing");
+
+    QTest::newRow("file") << SharedMemoryPool::FileBacking;
+    QTest::newRow("qsharedmemory") << SharedMemoryPool::QtSharedMemoryBacking;
+}
+
+void tst_SharedMemoryPool::createOrAttachRacesRemoval()
+{
+    QFETCH(SharedMemoryPool::Backing, backing);
+    constexpr int Threads = 3;
+    constexpr int Rounds = 300;
+    const QString name = uniqueName("race");
+    std::atomic<int> notFound = 0;
+    std::atomic<int> attached = 0;
+
+    // Each thread opens and closes the pool in a loop, and with the file backing removes it
+    // every other round. A QSharedMemory segment ends with its last detach, so either way a
+    // pool that create() found may be gone when attach() follows.
+    auto openAndClose = [&] {
+        for (int round = 0; round < Rounds; ++round) {
+            SharedMemoryPool::Options options = smallOptions();
+            options.backing = backing;
+            options.useProcessSlot = false;
+            SharedMemoryPool pool(name, options);
+            if (pool.isAttached()) {
+                ++attached;
+            } else if (pool.error() == SharedMemoryPool::NotFound) {
+                ++notFound;
+                qWarning("round %d: %s", round, qPrintable(pool.errorString()));
+            }
+            if (backing == SharedMemoryPool::FileBacking && round % 2 == 1) {
+                SharedMemoryPool::removePool(name);
+            }
+        }
+    };
+    std::vector<std::unique_ptr<QThread>> threads;
+    for (int i = 0; i < Threads; ++i) {
+        threads.emplace_back(QThread::create(openAndClose));
+        threads.back()->start();
+    }
+    for (const auto &thread : threads) {
+        QVERIFY(thread->wait(QDeadlineTimer(120000)));
+    }
+
+    // Only NotFound counts. A removed pool gives PoolDestroyed to an object that attached to it
+    // just before, and Qt's QSharedMemory can fail to set its key in a race.
+    QCOMPARE(notFound.load(), 0);
+    QVERIFY(attached.load() > 0);
 }
 
 void tst_SharedMemoryPool::createOnlyReportsExistingPool()
