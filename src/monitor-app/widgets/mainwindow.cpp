@@ -132,6 +132,14 @@ QWidget *MainWindow::createPoolList()
     m_poolProxy->setSortCaseSensitivity(Qt::CaseInsensitive);
     m_poolProxy->sort(0);
 
+    // Removing the current row moves the current index to a neighbour. That is no choice of
+    // the user's, so the monitor keeps following the removed pool's name. These connections
+    // come before the view's, so the flag is set when the view moves the current index.
+    connect(m_poolProxy, &QAbstractItemModel::rowsAboutToBeRemoved, this,
+            [this] { m_removingPoolRows = true; });
+    connect(m_poolProxy, &QAbstractItemModel::rowsRemoved, this,
+            [this] { m_removingPoolRows = false; });
+
     m_poolView = new QListView;
     m_poolView->setModel(m_poolProxy);
     m_poolView->setSelectionMode(QAbstractItemView::SingleSelection);
@@ -209,7 +217,7 @@ QWidget *MainWindow::createDetails()
 void MainWindow::onPoolSelected()
 {
     const QModelIndex current = m_poolView->currentIndex();
-    if (current.isValid()) {
+    if (current.isValid() && !m_removingPoolRows) {
         m_monitor->setPoolName(current.data().toString());
     }
 }

@@ -53,6 +53,7 @@ private:
     PoolMonitor *m_monitor;
     QListView *m_poolView = nullptr;
     QSortFilterProxyModel *m_poolProxy = nullptr;
+    bool m_removingPoolRows = false;
     QLabel *m_statusLabel = nullptr;
     QSpinBox *m_intervalSpin = nullptr;
     QSpinBox *m_topSpin = nullptr;

@@ -8,6 +8,7 @@
 #include <format.h>
 #include <handlerstatsmodel.h>
 #include <mainwindow.h>
+#include <poollistmodel.h>
 #include <poolmonitor.h>
 #include <processmodel.h>
 #include <tablepanel.h>
@@ -64,6 +65,7 @@ private Q_SLOTS:
     void tablesShowPublishedCounts();
     void filterAndSortEvents();
     void poolListSelectsPool();
+    void removedPoolStaysSelected();
 
 private:
     QString m_pool;
@@ -171,6 +173,30 @@ void tst_MainWindow::poolListSelectsPool()
     QTRY_VERIFY_WITH_TIMEOUT(pools->currentIndex().isValid(), FigureTimeoutMs);
     QCOMPARE(pools->currentIndex().data().toString(), m_pool);
     QVERIFY(m_window->windowTitle().contains(m_pool));
+}
+
+void tst_MainWindow::removedPoolStaysSelected()
+{
+    // Neighbours by name, so removing the traffic pool's row moves the current index to one.
+    const QString before = QStringLiteral("tst-window-0-") + m_pool;
+    const QString after = m_pool + QStringLiteral("-z");
+    SharedMemoryPool beforePool(before);
+    SharedMemoryPool afterPool(after);
+    QVERIFY2(beforePool.isAttached(), qPrintable(beforePool.errorString()));
+    QVERIFY2(afterPool.isAttached(), qPrintable(afterPool.errorString()));
+    const PoolListModel *listed = m_monitor->poolListModel();
+    QTRY_VERIFY_WITH_TIMEOUT(listed->contains(before), FigureTimeoutMs);
+    QTRY_VERIFY_WITH_TIMEOUT(listed->contains(after), FigureTimeoutMs);
+    const QListView *pools = m_window->poolView();
+    QTRY_COMPARE_WITH_TIMEOUT(pools->currentIndex().data().toString(), m_pool, FigureTimeoutMs);
+
+    QVERIFY(SharedMemoryPool::removePool(m_pool));
+    QTRY_VERIFY_WITH_TIMEOUT(!listed->contains(m_pool), FigureTimeoutMs);
+    QCOMPARE(m_monitor->poolName(), m_pool);
+    QTRY_VERIFY_WITH_TIMEOUT(!m_monitor->isAttached(), FigureTimeoutMs);
+
+    QVERIFY(beforePool.destroyPool());
+    QVERIFY(afterPool.destroyPool());
 }
 
 QTEST_MAIN(tst_MainWindow)
