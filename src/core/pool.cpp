@@ -131,8 +131,9 @@ bool Pool::open(const QByteArray &doorbellName, PoolError *error)
             if (result == Segment::Exists) {
                 result = m_segment->attach(); // another process won the race to create it
             }
-            // QSharedMemory::create() also reports NotFound when a detaching process removes
-            // the key file in the middle of it.
+            // QSharedMemory::create() of Qt 6.4 also reports NotFound in this race, seen in
+            // createOrAttachRacesRemoval. NOTE: the cause inside Qt is a guess (a detaching
+            // process removing the key file during create()).
             if (result != Segment::Missing) {
                 break;
             }
