@@ -72,6 +72,10 @@ public:
     const quint64 serial = nextSerial.fetch_add(1, std::memory_order_relaxed);
     static inline std::atomic<quint64> nextSerial = 1;
 
+    // Rate limit of the missed-events warning; touched on the delivery thread only.
+    quint64 unloggedMissed = 0;
+    qint64 lastMissedLogNs = 0;
+
     std::atomic<quint64> received = 0;
     std::atomic<quint64> published = 0;
     std::atomic<quint64> missed = 0;
@@ -95,8 +99,16 @@ bool EventManagerPrivate::open()
         if (StatsWriter *writer = pool->statsWriter(); writer && writer->block()) {
             writer->block()->missed.fetch_add(count, std::memory_order_relaxed);
         }
-        qCWarning(lcEvent, "pool %s: %llu events were overwritten before this process read them",
-                  qPrintable(poolName), count);
+        // A flood overruns a slow reader again and again; one line a second is enough, and
+        // writing more would slow the reader further.
+        unloggedMissed += count;
+        const qint64 now = monotonicNs();
+        if (now - lastMissedLogNs >= 1000000000) {
+            qCWarning(lcEvent, "pool %s: %llu events were overwritten before this process read them",
+                      qPrintable(poolName), unloggedMissed);
+            unloggedMissed = 0;
+            lastMissedLogNs = now;
+        }
         Q_EMIT q->eventsMissed(count);
     };
     callbacks.destroyed = [this] {
@@ -173,7 +185,10 @@ void EventManagerPrivate::updateFilter()
     if (!pool) {
         return;
     }
+    // Computed and stored under the lock, so that concurrent subscribe() calls cannot store an
+    // older filter last.
     quint64 filter = 0;
+    layout::ProcessSlot *slot = pool->processes()->slot(quint32(pool->slotIndex()));
     {
         QMutexLocker locker(&subscriptionMutex);
         if (all) {
@@ -183,9 +198,8 @@ void EventManagerPrivate::updateFilter()
                 filter |= ProcessTable::eventFilterBit(name);
             }
         }
+        slot->eventFilter.store(filter, std::memory_order_release);
     }
-    layout::ProcessSlot *slot = pool->processes()->slot(quint32(pool->slotIndex()));
-    slot->eventFilter.store(filter, std::memory_order_release);
     if (filter) {
         slot->listening.fetch_or(layout::ListenEvents, std::memory_order_release);
         // Delivery starts with the first subscription, from the moment the slot was claimed:
