@@ -16,6 +16,7 @@
 #include <QCoreApplication>
 #include <QHash>
 #include <QSocketNotifier>
+#include <QTimer>
 
 #include <cstdio>
 #include <stdexcept>
@@ -77,8 +78,12 @@ int main(int argc, char *argv[])
         }
         if (!ready && done == expectedCalls) {
             ready = true;
-            std::printf("ready\n");
-            std::fflush(stdout);
+            // The handler that ran last records its call and error after it returns,
+            // so "ready" waits for the event loop.
+            QTimer::singleShot(0, [] {
+                std::printf("ready\n");
+                std::fflush(stdout);
+            });
         }
     };
     for (const Traffic &t : std::as_const(traffic)) {
