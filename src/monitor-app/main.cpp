@@ -12,6 +12,7 @@
 #include <QCommandLineParser>
 #include <QIcon>
 #include <QPixmap>
+#include <QTabWidget>
 #include <QTimer>
 
 #include <cstdio>
@@ -29,7 +30,12 @@ struct Settings
     QString poolName;
     QString screenshotPath;
     int screenshotRefreshes = 1;
+    int tab = 0;
 };
+
+// Names of the window's tabs for --tab, in tab order.
+const QStringList tabNames{QStringLiteral("memory"), QStringLiteral("events"),
+                           QStringLiteral("handlers"), QStringLiteral("processes")};
 
 void printError(const QString &message)
 {
@@ -68,7 +74,12 @@ std::optional<Settings> parseArguments(const QStringList &arguments)
                                                 "wait for before the image is taken, so the "
                                                 "charts have points (default: 1)."),
             QStringLiteral("N"));
-    parser.addOptions({intervalOption, poolOption, screenshotOption, refreshesOption});
+    const QCommandLineOption tabOption(
+            QStringLiteral("tab"),
+            QCoreApplication::translate("main", "Tab to show at start: %1 (default: memory).")
+                    .arg(tabNames.join(QStringLiteral(", "))),
+            QStringLiteral("NAME"));
+    parser.addOptions({intervalOption, poolOption, screenshotOption, refreshesOption, tabOption});
     parser.process(arguments);
 
     Settings settings;
@@ -103,6 +114,14 @@ std::optional<Settings> parseArguments(const QStringList &arguments)
         if (!ok || settings.screenshotRefreshes < 1) {
             printError(QStringLiteral("invalid --refreshes '%1': expected a positive number")
                                .arg(parser.value(refreshesOption)));
+            return std::nullopt;
+        }
+    }
+    if (parser.isSet(tabOption)) {
+        settings.tab = int(tabNames.indexOf(parser.value(tabOption)));
+        if (settings.tab < 0) {
+            printError(QStringLiteral("invalid --tab '%1': expected one of %2")
+                               .arg(parser.value(tabOption), tabNames.join(QStringLiteral(", "))));
             return std::nullopt;
         }
     }
@@ -169,6 +188,7 @@ int main(int argc, char *argv[])
     monitor.setPoolName(settings->poolName);
 
     MainWindow window(&monitor);
+    window.tabs()->setCurrentIndex(settings->tab);
     if (!settings->screenshotPath.isEmpty()) {
         saveScreenshotAfterRefreshes(&window, &monitor, *settings);
     }

@@ -212,6 +212,7 @@ void TimeSeriesChart::redraw()
                           QDateTime::fromMSecsSinceEpoch(last));
     const double maxValue = d->history ? d->history->maxValue() : 0.0;
     d->valueAxis->setRange(0, maxValue > 0 ? maxValue * 1.1 : 1.0);
+    d->valueAxis->applyNiceNumbers();
 }
 
 void TimeSeriesChart::applyPalette()

@@ -38,8 +38,8 @@ TablePanel::TablePanel(QAbstractItemModel *model, const QString &filterHint, QWi
     m_view->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
-    m_view->horizontalHeader()->setDefaultSectionSize(96);
-    m_view->setColumnWidth(0, 220);
+    m_view->horizontalHeader()->setDefaultSectionSize(88);
+    m_view->setColumnWidth(0, 180);
 
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
