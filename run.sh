@@ -24,6 +24,9 @@ REQUIRED_PACKAGES=(
     util-linux
     # mvent-monitor's screenshot test runs under xvfb-run; libqt6svg6 draws its SVG icon.
     xvfb libqt6svg6
+    # 'mvent stats --prometheus' and 'mvent metrics' use prometheus-cpp; the CLI tests check
+    # their output with promtool from the prometheus package.
+    prometheus-cpp-dev prometheus
 )
 
 # The fuzz build uses this compiler because libFuzzer ships only with clang.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "commandline.h"
 
+#include <sharedmemorypool.h>
+
 #include <QRegularExpression>
 
 #include <algorithm>
@@ -234,6 +236,36 @@ int CommandLine::usageError(const QString &message) const
 {
     return cli::usageError(
             QStringLiteral("%1; run 'mvent %2 --help' for usage").arg(message, m_command));
+}
+
+QString missingPoolHint()
+{
+    return QStringLiteral(" in %1; run 'mvent pools' to list the pools there")
+            .arg(SharedMemoryPool::runtimeDirectory());
+}
+
+QByteArray tableText(const QList<QStringList> &rows)
+{
+    QList<qsizetype> widths;
+    for (const QStringList &row : rows) {
+        for (qsizetype column = 0; column < row.size(); ++column) {
+            if (widths.size() <= column) {
+                widths.append(0);
+            }
+            widths[column] = qMax(widths[column], row[column].size());
+        }
+    }
+
+    QString text;
+    for (const QStringList &row : rows) {
+        QString line;
+        for (qsizetype column = 0; column < row.size(); ++column) {
+            const bool last = column == row.size() - 1;
+            line += last ? row[column] : row[column].leftJustified(widths[column] + 2);
+        }
+        text += line + QLatin1Char('\n');
+    }
+    return text.toLocal8Bit();
 }
 
 } // namespace mvent::cli

@@ -3,6 +3,7 @@
 
 #include <QByteArray>
 #include <QCommandLineParser>
+#include <QList>
 #include <QString>
 #include <QStringList>
 
@@ -46,6 +47,15 @@ QString unknownOptionsReason(const QStringList &typedOptions);
     \a consequence when it is not empty.
 */
 QString poolArgumentDescription(const QString &consequence = QString());
+
+/*!
+    Returns the hint for a pool that was not found: " in <runtime directory>; run 'mvent pools'
+    to list the pools there", with a leading space, to append to the error message.
+*/
+QString missingPoolHint();
+
+/*! Formats \a rows as columns separated by two spaces, each as wide as its longest cell. */
+QByteArray tableText(const QList<QStringList> &rows);
 
 /*!
     Parser for the options and positional arguments of one command, with the usage line

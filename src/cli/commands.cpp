@@ -4,7 +4,10 @@
 #include "commandline.h"
 #include "eventcommands.h"
 #include "jsontext.h"
+#include "monitorcommands.h"
+#include "prometheusexport.h"
 
+#include <monitoringtools.h>
 #include <sharedmemorypool.h>
 
 #include <QCommandLineParser>
@@ -26,12 +29,6 @@ struct Command
     QString summary;
     int (*run)(const QStringList &arguments);
 };
-
-QString missingPoolHint()
-{
-    return QStringLiteral(" in %1; run 'mvent pools' to list the pools there")
-            .arg(SharedMemoryPool::runtimeDirectory());
-}
 
 // Opens an existing pool without creating it. Returns nullptr after printing the error.
 std::unique_ptr<SharedMemoryPool> attachExisting(const QString &name)
@@ -88,31 +85,6 @@ QByteArray documentText(const QJsonDocument &document, bool indented)
         text.append('\n');
     }
     return text;
-}
-
-// Formats rows as columns separated by two spaces, each as wide as its longest cell.
-QByteArray tableText(const QList<QStringList> &rows)
-{
-    QList<qsizetype> widths;
-    for (const QStringList &row : rows) {
-        for (qsizetype column = 0; column < row.size(); ++column) {
-            if (widths.size() <= column) {
-                widths.append(0);
-            }
-            widths[column] = qMax(widths[column], row[column].size());
-        }
-    }
-
-    QString text;
-    for (const QStringList &row : rows) {
-        QString line;
-        for (qsizetype column = 0; column < row.size(); ++column) {
-            const bool last = column == row.size() - 1;
-            line += last ? row[column] : row[column].leftJustified(widths[column] + 2);
-        }
-        text += line + QLatin1Char('\n');
-    }
-    return text.toLocal8Bit();
 }
 
 int runPools(const QStringList &arguments)
@@ -411,28 +383,54 @@ int runStats(const QStringList &arguments)
     CommandLine commandLine(
             QStringLiteral("stats"), QStringLiteral("POOL"),
             QStringLiteral(
-                    "Prints the figures of a pool read from its segment header. With --json, "
-                    "prints an object with the PoolStats member names as keys and sizes in "
-                    "bytes. 'entries' (entryCount) includes expired keys not yet reclaimed, and "
-                    "'attached processes' (attachedProcesses) does not count this process."));
+                    "Prints the figures of a pool read from its segment header, then a table "
+                    "of the events and one of the handlers that the pool's processes recorded. "
+                    "With --json, prints an object with the PoolStats member names as keys and "
+                    "sizes in bytes, and the arrays 'processes', 'events' and 'handlers' of "
+                    "MonitoringTools::toVariantMap(), with durations in nanoseconds. With "
+                    "--prometheus, prints the same figures as metrics in the Prometheus text "
+                    "format, as 'mvent metrics' serves them. 'entries' (entryCount) includes "
+                    "expired keys not yet reclaimed, and 'attached processes' "
+                    "(attachedProcesses) does not count this process."));
     QCommandLineParser &parser = commandLine.parser();
     parser.addPositionalArgument(QStringLiteral("POOL"), poolArgumentDescription());
-    parser.addOptions({ jsonOption(), prettyOption() });
+    const QCommandLineOption prometheusOption(
+            QStringLiteral("prometheus"),
+            QStringLiteral("Print the metrics in the Prometheus text exposition format 0.0.4 "
+                           "instead of a table."));
+    parser.addOptions({ jsonOption(), prettyOption(), prometheusOption });
     if (const std::optional<int> exitCode = commandLine.parse(arguments, 1, 1)) {
         return *exitCode;
     }
+    if (parser.isSet(jsonOption()) && parser.isSet(prometheusOption)) {
+        return commandLine.usageError(
+                QStringLiteral("--json and --prometheus cannot be combined; choose one"));
+    }
 
-    const std::unique_ptr<SharedMemoryPool> pool =
-            attachExisting(parser.positionalArguments().at(0));
-    if (!pool) {
+    const std::unique_ptr<MonitoringTools> tools =
+            openMonitoring(parser.positionalArguments().at(0));
+    if (!tools) {
         return ExitFailure;
     }
-    const PoolStats stats = pool->stats();
+    if (parser.isSet(prometheusOption)) {
+        PoolMetrics metrics;
+        metrics.addPool(*tools);
+        writeOutput(prometheusText(metrics.collect()));
+        return ExitSuccess;
+    }
+
+    const PoolStats stats = tools->memoryStats();
     if (parser.isSet(jsonOption())) {
-        const QJsonObject object = QJsonObject::fromVariantMap(stats.toVariantMap());
+        QVariantMap figures = stats.toVariantMap();
+        const QVariantMap monitoring = tools->toVariantMap();
+        for (const QString &key : { QStringLiteral("processes"), QStringLiteral("events"),
+                                    QStringLiteral("handlers") }) {
+            figures.insert(key, monitoring.value(key));
+        }
+        const QJsonObject object = QJsonObject::fromVariantMap(figures);
         writeOutput(documentText(QJsonDocument(object), parser.isSet(prettyOption())));
     } else {
-        writeOutput(tableText(statsRows(stats)));
+        writeOutput(tableText(statsRows(stats)) + eventAndHandlerTables(*tools));
     }
     return ExitSuccess;
 }
@@ -472,11 +470,17 @@ const QList<Command> &commands()
         { QStringLiteral("set"), QStringLiteral("Store a JSON value or bytes under a key"),
           runSet },
         { QStringLiteral("del"), QStringLiteral("Remove a key"), runDel },
-        { QStringLiteral("stats"), QStringLiteral("Print the figures of a pool"), runStats },
+        { QStringLiteral("stats"),
+          QStringLiteral("Print the figures of a pool as a table, JSON or Prometheus text"),
+          runStats },
         { QStringLiteral("rm"), QStringLiteral("Remove a pool"), runRm },
         { QStringLiteral("emit"), QStringLiteral("Publish an event with a JSON value"), runEmit },
         { QStringLiteral("watch"), QStringLiteral("Print events as JSON lines as they arrive"),
           runWatch },
+        { QStringLiteral("top"), QStringLiteral("Show a pool's figures, refreshed every second"),
+          runTop },
+        { QStringLiteral("metrics"),
+          QStringLiteral("Serve the figures of pools over HTTP for Prometheus"), runMetrics },
     };
     return list;
 }
@@ -520,7 +524,8 @@ QString globalHelpText()
             "Exit status:\n"
             "  0  success\n"
             "  1  the operation failed: pool or key not found, invalid pool name, key or JSON\n"
-            "     value, or a pool error\n"
+            "     value, or a pool error; for 'metrics' also a --listen address that is not\n"
+            "     loopback without --allow-remote, or a port that cannot be bound\n"
             "  2  the command line cannot be parsed: unknown command or option, wrong number\n"
             "     of arguments, or a malformed option value such as --ttl=soon\n");
     return text;

@@ -3,22 +3,15 @@
 
 #include "commandline.h"
 #include "jsontext.h"
+#include "terminationsignals.h"
 
 #include <eventmanager.h>
 
 #include <QCoreApplication>
 #include <QFile>
-#include <QSocketNotifier>
 
-#include <array>
-#include <cerrno>
 #include <climits>
-#include <csignal>
 #include <cstdio>
-#include <cstring>
-#include <memory>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace mvent::cli {
 
@@ -29,73 +22,6 @@ QString poolDescription()
     return poolArgumentDescription(
             QStringLiteral("The pool is created with default options if it does not exist."));
 }
-
-// Write end of the socket pair that the SIGINT and SIGTERM handler writes to.
-int signalWriteFd = -1;
-
-void onTerminationSignal(int)
-{
-    const int savedErrno = errno;
-    const char byte = 1;
-    // write() is async-signal-safe. If the socket is full, a wake-up is pending already.
-    [[maybe_unused]] const ssize_t written = ::write(signalWriteFd, &byte, 1);
-    errno = savedErrno;
-}
-
-/*
-    Turns SIGINT and SIGTERM into a quit of the application's event loop, so that the command
-    returns from exec() and its EventManager releases the process slot before the process
-    ends. The previous handlers come back when the object is destroyed.
-*/
-class TerminationSignals
-{
-public:
-    TerminationSignals()
-    {
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, m_fds.data())
-            != 0) {
-            m_error = QString::fromLocal8Bit(std::strerror(errno));
-            m_fds = { -1, -1 };
-            return;
-        }
-        signalWriteFd = m_fds[1];
-        m_notifier = std::make_unique<QSocketNotifier>(m_fds[0], QSocketNotifier::Read);
-        QObject::connect(m_notifier.get(), &QSocketNotifier::activated, qApp,
-                         [] { QCoreApplication::quit(); });
-
-        struct sigaction action = {};
-        action.sa_handler = onTerminationSignal;
-        sigemptyset(&action.sa_mask);
-        action.sa_flags = SA_RESTART;
-        ::sigaction(SIGINT, &action, &m_previousInterrupt);
-        ::sigaction(SIGTERM, &action, &m_previousTerminate);
-    }
-
-    ~TerminationSignals()
-    {
-        if (m_fds[0] < 0) {
-            return;
-        }
-        ::sigaction(SIGINT, &m_previousInterrupt, nullptr);
-        ::sigaction(SIGTERM, &m_previousTerminate, nullptr);
-        m_notifier.reset();
-        signalWriteFd = -1;
-        ::close(m_fds[0]);
-        ::close(m_fds[1]);
-    }
-
-    Q_DISABLE_COPY_MOVE(TerminationSignals)
-
-    bool isValid() const { return m_fds[0] >= 0; }
-    QString errorString() const { return m_error; }
-
-private:
-    std::array<int, 2> m_fds = { -1, -1 };
-    std::unique_ptr<QSocketNotifier> m_notifier;
-    struct sigaction m_previousInterrupt = {};
-    struct sigaction m_previousTerminate = {};
-    QString m_error;
-};
 
 // Formats one event as the JSON line that watch prints. The text is assembled by hand
 // because QJsonObject sorts its keys, and the line keeps the order event, value, seq, pid.

@@ -181,7 +181,8 @@ void tst_MventCli::helpPrintsUsage_data()
                                 QStringLiteral("get"),   QStringLiteral("set"),
                                 QStringLiteral("del"),   QStringLiteral("stats"),
                                 QStringLiteral("rm"),    QStringLiteral("emit"),
-                                QStringLiteral("watch") };
+                                QStringLiteral("watch"), QStringLiteral("top"),
+                                QStringLiteral("metrics") };
     for (const QString &command : commands) {
         const QString usage = QStringLiteral("Usage: mvent %1 [options]").arg(command);
         QTest::addRow("%s --help", qPrintable(command))
@@ -308,7 +309,8 @@ void tst_MventCli::helpDescribesPoolName_data()
 {
     QTest::addColumn<QString>("command");
 
-    for (const char *command : { "keys", "get", "set", "del", "stats", "rm", "emit", "watch" }) {
+    for (const char *command : { "keys", "get", "set", "del", "stats", "rm", "emit", "watch", "top",
+                                "metrics" }) {
         QTest::newRow(command) << QString::fromLatin1(command);
     }
 }
