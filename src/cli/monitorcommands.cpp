@@ -57,15 +57,15 @@ QString rateText(double eventsPerSecond)
 
 QList<QStringList> eventRows(const QList<EventInfoStats> &events)
 {
-    QList<QStringList> rows{ { QStringLiteral("EVENT"), QStringLiteral("PUBLISHED"),
-                               QStringLiteral("RECEIVED"), QStringLiteral("SUBSCRIBERS"),
-                               QStringLiteral("RATE/S 1S"), QStringLiteral("10S"),
-                               QStringLiteral("60S"), QStringLiteral("LATENCY P50"),
-                               QStringLiteral("P99") } };
+    QList<QStringList> rows{
+        { QStringLiteral("EVENT"), QStringLiteral("PUBLISHED"), QStringLiteral("RECEIVED"),
+          QStringLiteral("SUBSCRIBERS"), QStringLiteral("RATE/S 1S"), QStringLiteral("10S"),
+          QStringLiteral("60S"), QStringLiteral("LATENCY P50"), QStringLiteral("P99") }
+    };
     for (const EventInfoStats &event : events) {
-        rows.append({ event.name, QString::number(event.published),
-                      QString::number(event.received), QString::number(event.subscribers),
-                      rateText(event.rate1s), rateText(event.rate10s), rateText(event.rate60s),
+        rows.append({ event.name, QString::number(event.published), QString::number(event.received),
+                      QString::number(event.subscribers), rateText(event.rate1s),
+                      rateText(event.rate10s), rateText(event.rate60s),
                       durationText(event.latency.p50Ns), durationText(event.latency.p99Ns) });
     }
     return rows;
@@ -77,9 +77,9 @@ QList<QStringList> handlerRows(const QList<HandlerStats> &handlers)
                                QStringLiteral("ERRORS"), QStringLiteral("DURATION P50"),
                                QStringLiteral("P99"), QStringLiteral("MAX") } };
     for (const HandlerStats &handler : handlers) {
-        rows.append({ handler.name, QString::number(handler.calls),
-                      QString::number(handler.errors), durationText(handler.duration.p50Ns),
-                      durationText(handler.duration.p99Ns), durationText(handler.duration.maxNs) });
+        rows.append({ handler.name, QString::number(handler.calls), QString::number(handler.errors),
+                      durationText(handler.duration.p50Ns), durationText(handler.duration.p99Ns),
+                      durationText(handler.duration.maxNs) });
     }
     return rows;
 }
@@ -146,10 +146,10 @@ QByteArray topBlock(const MonitoringTools &tools, int rows)
     events = events.mid(0, rows);
     handlers = handlers.mid(0, rows);
 
-    QByteArray text = QStringLiteral("pool %1 at %2\n")
-                              .arg(tools.poolName(),
-                                   QDateTime::currentDateTime().toString(Qt::ISODate))
-                              .toLocal8Bit();
+    QByteArray text =
+            QStringLiteral("pool %1 at %2\n")
+                    .arg(tools.poolName(), QDateTime::currentDateTime().toString(Qt::ISODate))
+                    .toLocal8Bit();
     text += memoryLine(stats).toLocal8Bit() + '\n';
     text += sectionText(QStringLiteral("processes"), processRows(tools.processes()),
                         QStringLiteral("none"));
@@ -218,8 +218,7 @@ public:
     {
         const std::lock_guard<std::mutex> lock(m_mutex);
         PoolMetrics metrics;
-        const QStringList names =
-                m_poolNames.isEmpty() ? SharedMemoryPool::pools() : m_poolNames;
+        const QStringList names = m_poolNames.isEmpty() ? SharedMemoryPool::pools() : m_poolNames;
         for (const QString &name : names) {
             const MonitoringTools tools(name);
             if (!tools.isAttached()) {
@@ -245,8 +244,9 @@ private:
             return;
         }
         m_failures.insert(poolName, message);
-        qCWarning(lcMetrics, "reading pool '%s' for a scrape failed, so it is reported with "
-                             "mvent_pool_up 0: %s",
+        qCWarning(lcMetrics,
+                  "reading pool '%s' for a scrape failed, so it is reported with "
+                  "mvent_pool_up 0: %s",
                   qPrintable(poolName), qPrintable(message));
     }
 

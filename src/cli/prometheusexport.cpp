@@ -29,8 +29,7 @@ Family<Gauge> &gaugeFamily(prometheus::Registry &registry, const char *name, con
     return prometheus::BuildGauge().Name(name).Help(help).Register(registry);
 }
 
-Family<Counter> &counterFamily(prometheus::Registry &registry, const char *name,
-                               const char *help)
+Family<Counter> &counterFamily(prometheus::Registry &registry, const char *name, const char *help)
 {
     return prometheus::BuildCounter().Name(name).Help(help).Register(registry);
 }
@@ -71,8 +70,8 @@ void addSummary(MetricFamily *family, const Labels &labels, const LatencySummary
     metric.summary.sample_count = latency.count;
     // NOTE: the pool stores the mean rounded down to whole nanoseconds, so this sum can be
     // below the true sum by up to one nanosecond per sample.
-    metric.summary.sample_sum = double(latency.meanNs) * double(latency.count)
-            / NanosecondsPerSecond;
+    metric.summary.sample_sum =
+            double(latency.meanNs) * double(latency.count) / NanosecondsPerSecond;
     metric.summary.quantile = {
         { 0.5, double(latency.p50Ns) / NanosecondsPerSecond },
         { 0.95, double(latency.p95Ns) / NanosecondsPerSecond },
@@ -153,87 +152,87 @@ public:
 
 PoolMetricFamilies::PoolMetricFamilies()
     : poolUp(gaugeFamily(registry, "mvent_pool_up",
-                         "1 if the pool could be opened to read its figures, else 0."))
-    , poolSize(gaugeFamily(registry, "mvent_pool_size_bytes",
+                         "1 if the pool could be opened to read its figures, else 0.")),
+      poolSize(gaugeFamily(registry, "mvent_pool_size_bytes",
                            "Size of the whole shared-memory segment, header and regions "
-                           "included."))
-    , poolHeapSize(gaugeFamily(registry, "mvent_pool_heap_size_bytes",
-                               "Bytes of the segment available to entries."))
-    , poolUsed(gaugeFamily(registry, "mvent_pool_used_bytes",
-                           "Heap bytes in allocated blocks, block headers included."))
-    , poolFree(gaugeFamily(registry, "mvent_pool_free_bytes", "Heap bytes not allocated."))
-    , poolLargestFreeBlock(gaugeFamily(registry, "mvent_pool_largest_free_block_bytes",
-                                       "Size of the largest free heap block."))
-    , poolStatsBytes(gaugeFamily(registry, "mvent_pool_stats_bytes",
+                           "included.")),
+      poolHeapSize(gaugeFamily(registry, "mvent_pool_heap_size_bytes",
+                               "Bytes of the segment available to entries.")),
+      poolUsed(gaugeFamily(registry, "mvent_pool_used_bytes",
+                           "Heap bytes in allocated blocks, block headers included.")),
+      poolFree(gaugeFamily(registry, "mvent_pool_free_bytes", "Heap bytes not allocated.")),
+      poolLargestFreeBlock(gaugeFamily(registry, "mvent_pool_largest_free_block_bytes",
+                                       "Size of the largest free heap block.")),
+      poolStatsBytes(gaugeFamily(registry, "mvent_pool_stats_bytes",
                                  "Heap bytes in the stats blocks of processes, part of "
-                                 "mvent_pool_used_bytes."))
-    , poolEntries(gaugeFamily(registry, "mvent_pool_entries",
+                                 "mvent_pool_used_bytes.")),
+      poolEntries(gaugeFamily(registry, "mvent_pool_entries",
                               "Keys stored in the pool, expired ones not yet reclaimed "
-                              "included."))
-    , poolMaxEntries(gaugeFamily(registry, "mvent_pool_max_entries",
-                                 "Maximum number of keys the pool can store."))
-    , poolAttachedProcesses(gaugeFamily(registry, "mvent_pool_attached_processes",
-                                        "Processes attached to the pool with a process slot."))
-    , poolMaxAttachments(gaugeFamily(registry, "mvent_pool_max_attachments",
-                                     "Number of process slots of the pool."))
-    , poolEventLogSize(gaugeFamily(registry, "mvent_pool_event_log_size_bytes",
-                                   "Size of the pool's event log."))
-    , poolEventLogRecords(counterFamily(registry, "mvent_pool_event_log_records_total",
-                                        "Records ever appended to the pool's event log."))
-    , poolRecoveries(counterFamily(registry, "mvent_pool_recoveries_total",
+                              "included.")),
+      poolMaxEntries(gaugeFamily(registry, "mvent_pool_max_entries",
+                                 "Maximum number of keys the pool can store.")),
+      poolAttachedProcesses(gaugeFamily(registry, "mvent_pool_attached_processes",
+                                        "Processes attached to the pool with a process slot.")),
+      poolMaxAttachments(gaugeFamily(registry, "mvent_pool_max_attachments",
+                                     "Number of process slots of the pool.")),
+      poolEventLogSize(gaugeFamily(registry, "mvent_pool_event_log_size_bytes",
+                                   "Size of the pool's event log.")),
+      poolEventLogRecords(counterFamily(registry, "mvent_pool_event_log_records_total",
+                                        "Records ever appended to the pool's event log.")),
+      poolRecoveries(counterFamily(registry, "mvent_pool_recoveries_total",
                                    "Times a lock holder repaired the pool after a writer "
-                                   "died."))
-    , poolCreated(gaugeFamily(registry, "mvent_pool_created_timestamp_seconds",
-                              "Time the pool was created, in seconds since the Unix epoch."))
-    , processAlive(gaugeFamily(registry, "mvent_process_alive",
+                                   "died.")),
+      poolCreated(gaugeFamily(registry, "mvent_pool_created_timestamp_seconds",
+                              "Time the pool was created, in seconds since the Unix epoch.")),
+      processAlive(gaugeFamily(registry, "mvent_process_alive",
                                "1 while the process is attached, 0 once it exited and its "
-                               "slot is not reused yet."))
-    , processAttached(gaugeFamily(registry, "mvent_process_attached_timestamp_seconds",
+                               "slot is not reused yet.")),
+      processAttached(gaugeFamily(registry, "mvent_process_attached_timestamp_seconds",
                                   "Time the process attached, in seconds since the Unix "
-                                  "epoch."))
-    , processHeartbeat(gaugeFamily(registry, "mvent_process_heartbeat_timestamp_seconds",
+                                  "epoch.")),
+      processHeartbeat(gaugeFamily(registry, "mvent_process_heartbeat_timestamp_seconds",
                                    "Time of the process's last heartbeat, in seconds since "
-                                   "the Unix epoch."))
-    , processPublished(counterFamily(registry, "mvent_process_published_total",
-                                     "Events the process published."))
-    , processReceived(counterFamily(registry, "mvent_process_received_total",
-                                    "Events delivered to the process."))
-    , processSentBytes(counterFamily(registry, "mvent_process_published_bytes_total",
+                                   "the Unix epoch.")),
+      processPublished(counterFamily(registry, "mvent_process_published_total",
+                                     "Events the process published.")),
+      processReceived(counterFamily(registry, "mvent_process_received_total",
+                                    "Events delivered to the process.")),
+      processSentBytes(counterFamily(registry, "mvent_process_published_bytes_total",
                                      "Encoded value bytes of the events the process "
-                                     "published."))
-    , processReceivedBytes(counterFamily(registry, "mvent_process_received_bytes_total",
+                                     "published.")),
+      processReceivedBytes(counterFamily(registry, "mvent_process_received_bytes_total",
                                          "Encoded value bytes of the events delivered to the "
-                                         "process."))
-    , processHandlerCalls(counterFamily(registry, "mvent_process_handler_calls_total",
-                                        "Handler calls in the process."))
-    , processHandlerErrors(counterFamily(registry, "mvent_process_handler_errors_total",
-                                         "Handler calls in the process that threw."))
-    , processMissed(counterFamily(registry, "mvent_process_missed_total",
+                                         "process.")),
+      processHandlerCalls(counterFamily(registry, "mvent_process_handler_calls_total",
+                                        "Handler calls in the process.")),
+      processHandlerErrors(counterFamily(registry, "mvent_process_handler_errors_total",
+                                         "Handler calls in the process that threw.")),
+      processMissed(counterFamily(registry, "mvent_process_missed_total",
                                   "Event log records lost because the log overtook the "
-                                  "process."))
-    , processLag(gaugeFamily(registry, "mvent_process_lag",
+                                  "process.")),
+      processLag(gaugeFamily(registry, "mvent_process_lag",
                              "Event log records appended but not yet read by the process, at "
-                             "its last delivery."))
-    , eventsPublished(counterFamily(registry, "mvent_events_published_total",
-                                    "Events published under this name by all processes."))
-    , eventsReceived(counterFamily(registry, "mvent_events_received_total",
+                             "its last delivery.")),
+      eventsPublished(counterFamily(registry, "mvent_events_published_total",
+                                    "Events published under this name by all processes.")),
+      eventsReceived(counterFamily(registry, "mvent_events_received_total",
                                    "Deliveries of events of this name, summed over "
-                                   "subscribers."))
-    , eventsPublishedBytes(counterFamily(registry, "mvent_events_published_bytes_total",
-                                         "Encoded value bytes published under this name."))
-    , eventRate(gaugeFamily(registry, "mvent_event_rate_per_second",
+                                   "subscribers.")),
+      eventsPublishedBytes(counterFamily(registry, "mvent_events_published_bytes_total",
+                                         "Encoded value bytes published under this name.")),
+      eventRate(gaugeFamily(registry, "mvent_event_rate_per_second",
                             "Events published per second under this name, averaged over the "
-                            "last complete seconds of the window."))
-    , eventSubscribers(gaugeFamily(registry, "mvent_event_subscribers",
-                                   "Processes that received events of this name."))
-    , eventLatencyMax(gaugeFamily(registry, "mvent_event_latency_max_seconds",
+                            "last complete seconds of the window.")),
+      eventSubscribers(gaugeFamily(registry, "mvent_event_subscribers",
+                                   "Processes that received events of this name.")),
+      eventLatencyMax(gaugeFamily(registry, "mvent_event_latency_max_seconds",
                                   "Longest time from publication to delivery of an event of "
-                                  "this name."))
-    , handlerCalls(counterFamily(registry, "mvent_handler_calls_total",
-                                 "Calls of the handler, summed over processes."))
-    , handlerErrors(counterFamily(registry, "mvent_handler_errors_total",
-                                  "Calls of the handler that threw, summed over processes."))
-    , handlerDurationMax(gaugeFamily(registry, "mvent_handler_duration_max_seconds",
+                                  "this name.")),
+      handlerCalls(counterFamily(registry, "mvent_handler_calls_total",
+                                 "Calls of the handler, summed over processes.")),
+      handlerErrors(counterFamily(registry, "mvent_handler_errors_total",
+                                  "Calls of the handler that threw, summed over processes.")),
+      handlerDurationMax(gaugeFamily(registry, "mvent_handler_duration_max_seconds",
                                      "Longest call of the handler."))
 {
 }
@@ -295,9 +294,9 @@ void PoolMetricFamilies::addEvents(const Labels &pool, const QList<EventInfoStat
         setGauge(eventSubscribers, labels, event.subscribers);
         setGauge(eventLatencyMax, labels, double(event.latency.maxNs) / NanosecondsPerSecond);
 
-        const std::pair<const char *, double> windows[] = {
-            { "1s", event.rate1s }, { "10s", event.rate10s }, { "60s", event.rate60s }
-        };
+        const std::pair<const char *, double> windows[] = { { "1s", event.rate1s },
+                                                            { "10s", event.rate10s },
+                                                            { "60s", event.rate60s } };
         for (const auto &[window, rate] : windows) {
             Labels windowLabels = labels;
             windowLabels.emplace("window", window);
@@ -314,8 +313,7 @@ void PoolMetricFamilies::addHandlers(const Labels &pool, const QList<HandlerStat
         labels.emplace("handler", text(handler.name));
         setCounter(handlerCalls, labels, double(handler.calls));
         setCounter(handlerErrors, labels, double(handler.errors));
-        setGauge(handlerDurationMax, labels,
-                 double(handler.duration.maxNs) / NanosecondsPerSecond);
+        setGauge(handlerDurationMax, labels, double(handler.duration.maxNs) / NanosecondsPerSecond);
         addSummary(&handlerDuration, labels, handler.duration);
     }
 }
@@ -344,7 +342,8 @@ void PoolMetrics::addUnavailablePool(const QString &poolName)
 std::vector<MetricFamily> PoolMetrics::collect() const
 {
     std::vector<MetricFamily> families = m_families->registry.Collect();
-    for (const MetricFamily *summary : { &m_families->eventLatency, &m_families->handlerDuration }) {
+    for (const MetricFamily *summary :
+         { &m_families->eventLatency, &m_families->handlerDuration }) {
         if (!summary->metric.empty()) {
             families.push_back(*summary);
         }

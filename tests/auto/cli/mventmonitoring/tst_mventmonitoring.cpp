@@ -198,7 +198,8 @@ QString tst_MventMonitoring::startTraffic()
 QProcess *tst_MventMonitoring::startMetrics(const QStringList &arguments, QUrl *url)
 {
     auto process = std::make_unique<QProcess>();
-    process->start(QStringLiteral(MVENT_HELPER_MVENT), QStringList{ QStringLiteral("metrics") } + arguments);
+    process->start(QStringLiteral(MVENT_HELPER_MVENT),
+                   QStringList{ QStringLiteral("metrics") } + arguments);
     if (!process->waitForStarted()) {
         qWarning("mvent metrics did not start: %s", qPrintable(process->errorString()));
         return nullptr;
@@ -235,8 +236,7 @@ QByteArray tst_MventMonitoring::scrape(const QUrl &url)
         return QByteArray();
     }
     if (reply->error() != QNetworkReply::NoError) {
-        qWarning("GET %s failed: %s", qPrintable(url.toString()),
-                 qPrintable(reply->errorString()));
+        qWarning("GET %s failed: %s", qPrintable(url.toString()), qPrintable(reply->errorString()));
         return QByteArray();
     }
     return reply->readAll();
@@ -251,8 +251,8 @@ void tst_MventMonitoring::checkWithPromtool(const QByteArray &text)
         QSKIP("promtool not found in PATH, so the Prometheus text is not validated; install "
               "Debian's prometheus package (./run.sh test installs it)");
     }
-    const Result result = runProgram(promtool, { QStringLiteral("check"), QStringLiteral("metrics") },
-                                     text);
+    const Result result =
+            runProgram(promtool, { QStringLiteral("check"), QStringLiteral("metrics") }, text);
     QVERIFY2(result.exitCode == 0,
              qPrintable(QStringLiteral("promtool exited with %1: %2%3")
                                 .arg(result.exitCode)
@@ -282,7 +282,9 @@ void tst_MventMonitoring::statsJsonCountsTraffic()
     QCOMPARE(event.value(QStringLiteral("published")).toInteger(), EventCount);
     QCOMPARE(event.value(QStringLiteral("received")).toInteger(), EventCount);
     QCOMPARE(event.value(QStringLiteral("subscribers")).toInteger(), 1);
-    QCOMPARE(event.value(QStringLiteral("latency")).toObject().value(QStringLiteral("count"))
+    QCOMPARE(event.value(QStringLiteral("latency"))
+                     .toObject()
+                     .value(QStringLiteral("count"))
                      .toInteger(),
              EventCount);
 
@@ -316,9 +318,8 @@ void tst_MventMonitoring::statsTableListsEventsAndHandlers()
     QVERIFY2(stats.output.startsWith("name"), stats.output.constData());
     QVERIFY2(stats.output.contains("\nevents:\nEVENT"), stats.output.constData());
     QVERIFY2(stats.output.contains("\nhandlers:\nHANDLER"), stats.output.constData());
-    const QRegularExpression eventRow(QStringLiteral("\\n%1 +%2 +%2 +1 ")
-                                              .arg(EventName)
-                                              .arg(EventCount));
+    const QRegularExpression eventRow(
+            QStringLiteral("\\n%1 +%2 +%2 +1 ").arg(EventName).arg(EventCount));
     QVERIFY2(QString::fromUtf8(stats.output).contains(eventRow), stats.output.constData());
 }
 
@@ -327,7 +328,8 @@ void tst_MventMonitoring::statsPrometheusPassesPromtool()
     const QString pool = startTraffic();
     QVERIFY(!pool.isEmpty());
 
-    const Result stats = runMvent({ QStringLiteral("stats"), pool, QStringLiteral("--prometheus") });
+    const Result stats =
+            runMvent({ QStringLiteral("stats"), pool, QStringLiteral("--prometheus") });
     QCOMPARE(stats.errorOutput, QByteArray());
     QCOMPARE(stats.exitCode, 0);
 
@@ -348,8 +350,7 @@ void tst_MventMonitoring::statsPrometheusPassesPromtool()
     QCOMPARE(sampleValue(stats.output, "mvent_process_published_total",
                          { poolLabel, "pid=\"" + QByteArray::number(m_peerPid) + '"' }),
              double(EventCount));
-    QVERIFY2(stats.output.contains("# HELP mvent_handler_calls_total "),
-             stats.output.constData());
+    QVERIFY2(stats.output.contains("# HELP mvent_handler_calls_total "), stats.output.constData());
     QVERIFY2(stats.output.contains("# TYPE mvent_handler_duration_seconds summary"),
              stats.output.constData());
 
@@ -371,9 +372,8 @@ void tst_MventMonitoring::metricsServesScrape()
     QVERIFY(!pool.isEmpty());
 
     QUrl url;
-    QProcess *metrics = startMetrics({ QStringLiteral("--listen"),
-                                       QStringLiteral("127.0.0.1:0"), pool },
-                                     &url);
+    QProcess *metrics =
+            startMetrics({ QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"), pool }, &url);
     QVERIFY(metrics);
     QCOMPARE(url.host(), QStringLiteral("127.0.0.1"));
     QVERIFY2(url.port() > 0, qPrintable(url.toString()));
@@ -401,8 +401,8 @@ void tst_MventMonitoring::metricsServesEveryPool()
     QVERIFY(!second.isEmpty());
 
     QUrl url;
-    QProcess *metrics = startMetrics({ QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0") },
-                                     &url);
+    QProcess *metrics =
+            startMetrics({ QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0") }, &url);
     QVERIFY(metrics);
     const QByteArray body = scrape(url);
     for (const QString &pool : { first, second }) {
@@ -417,8 +417,8 @@ void tst_MventMonitoring::metricsServesEveryPool()
 void tst_MventMonitoring::metricsRejectsRemoteAddress()
 {
     // The address is checked before anything binds, so no socket is opened on it.
-    const Result metrics = runMvent({ QStringLiteral("metrics"), QStringLiteral("--listen"),
-                                      QStringLiteral("0.0.0.0:0") });
+    const Result metrics = runMvent(
+            { QStringLiteral("metrics"), QStringLiteral("--listen"), QStringLiteral("0.0.0.0:0") });
     QCOMPARE(metrics.exitCode, 1);
     QCOMPARE(metrics.output, QByteArray());
     QVERIFY2(metrics.errorOutput.contains("'0.0.0.0:0' is not a loopback address"),
@@ -451,9 +451,9 @@ void tst_MventMonitoring::topPrintsPlainBlocks()
     QVERIFY(!pool.isEmpty());
 
     // QProcess connects standard output to a pipe, so top prints plain blocks.
-    const Result top = runMvent({ QStringLiteral("top"), pool, QStringLiteral("--count"),
-                                  QStringLiteral("2"), QStringLiteral("--interval"),
-                                  QStringLiteral("10") });
+    const Result top =
+            runMvent({ QStringLiteral("top"), pool, QStringLiteral("--count"), QStringLiteral("2"),
+                       QStringLiteral("--interval"), QStringLiteral("10") });
     QCOMPARE(top.errorOutput, QByteArray());
     QCOMPARE(top.exitCode, 0);
     QVERIFY2(!top.output.contains('\x1b'), top.output.constData());
