@@ -21,15 +21,18 @@ inline QString uniquePoolName(const char *prefix)
             .arg(++counter);
 }
 
-// Runs monitor-traffic for pool with the given EVENT:COUNT[:fail] arguments. The process
-// exits when this object closes its standard input, also if the test crashes.
+// Runs monitor-traffic for pool with the given EVENT:COUNT[:fail|:unhandled] arguments, after
+// options such as "--large". The process exits when this object closes its standard input,
+// also if the test crashes.
 class TrafficProcess
 {
 public:
-    TrafficProcess(const QString &pool, const QStringList &traffic)
+    TrafficProcess(const QString &pool, const QStringList &traffic,
+                   const QStringList &options = QStringList())
     {
         m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-        m_process.start(QStringLiteral(MVENT_HELPER_MONITOR_TRAFFIC), QStringList{pool} + traffic);
+        m_process.start(QStringLiteral(MVENT_HELPER_MONITOR_TRAFFIC),
+                        options + QStringList{pool} + traffic);
     }
 
     ~TrafficProcess() { stop(); }

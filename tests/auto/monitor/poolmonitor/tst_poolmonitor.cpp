@@ -40,7 +40,7 @@ QVariant cell(const Model *model, const QString &key, int column)
     return {};
 }
 
-// Returns the row of handlers whose name starts with "event#", or -1.
+// Returns the row of the first handler of event, which is named "EVENT#ID", or -1.
 int handlerRow(const HandlerStatsModel *handlers, const QString &event)
 {
     for (int row = 0; row < handlers->rowCount(); ++row) {
@@ -63,6 +63,7 @@ private Q_SLOTS:
     void listsPoolsAsTheyComeAndGo();
     void watcherListsNewPoolWithoutTimer();
     void countsMatchPublishedEvents();
+    void thousandEventsHundredHandlers();
     void missingPoolReportsError();
     void removedPoolClearsFigures();
     void intervalIsBounded();
@@ -194,6 +195,63 @@ void tst_PoolMonitor::countsMatchPublishedEvents()
     traffic.stop();
     QTRY_VERIFY_WITH_TIMEOUT(processes->rowCount() == 0 || !processes->rowAt(0).alive,
                              FigureTimeoutMs);
+}
+
+void tst_PoolMonitor::thousandEventsHundredHandlers()
+{
+    const QString name = uniquePoolName("tst-monitor-large");
+    m_pools.append(name);
+    QStringList arguments;
+    for (int i = 0; i < 1000; ++i) {
+        const QString event = QStringLiteral("event-%1").arg(i, 4, 10, QLatin1Char('0'));
+        arguments.append(i < 100 ? event + QStringLiteral(":2") : event + QStringLiteral(":1:unhandled"));
+    }
+    TrafficProcess traffic(name, arguments, {QStringLiteral("--large")});
+    QVERIFY(traffic.waitUntilReady());
+
+    auto monitor = createMonitor();
+    monitor->setPoolName(name);
+    monitor->start();
+    QVERIFY2(monitor->isAttached(), qPrintable(monitor->errorString()));
+
+    const EventStatsModel *events = monitor->eventModel();
+    QTRY_COMPARE_WITH_TIMEOUT(events->rowCount(), 1000, FigureTimeoutMs);
+    const HandlerStatsModel *handlers = monitor->handlerModel();
+    QTRY_COMPARE_WITH_TIMEOUT(handlers->rowCount(), 100, FigureTimeoutMs);
+
+    const auto publishedSum = [events] {
+        quint64 sum = 0;
+        for (const EventInfoStats &row : events->rows()) {
+            sum += row.published;
+        }
+        return sum;
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(publishedSum(), 100ull * 2 + 900ull, FigureTimeoutMs);
+    QCOMPARE(cell(events, QStringLiteral("event-0000"), EventStatsModel::ReceivedColumn)
+                     .toULongLong(),
+             2ull);
+    QCOMPARE(cell(events, QStringLiteral("event-0999"), EventStatsModel::ReceivedColumn)
+                     .toULongLong(),
+             0ull);
+    const auto callSum = [handlers] {
+        quint64 sum = 0;
+        for (const HandlerStats &row : handlers->rows()) {
+            sum += row.calls;
+        }
+        return sum;
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(callSum(), 200ull, FigureTimeoutMs);
+
+    // Later refreshes update the rows in place: no row comes or goes.
+    QSignalSpy inserted(events, &QAbstractItemModel::rowsInserted);
+    QSignalSpy removed(events, &QAbstractItemModel::rowsRemoved);
+    QVERIFY(inserted.isValid());
+    QVERIFY(removed.isValid());
+    const quint64 refreshes = monitor->refreshCount();
+    QTRY_VERIFY_WITH_TIMEOUT(monitor->refreshCount() >= refreshes + 3, FigureTimeoutMs);
+    QCOMPARE(inserted.count(), 0);
+    QCOMPARE(removed.count(), 0);
+    QCOMPARE(monitor->memoryHistory()->seriesNames().size(), 2);
 }
 
 void tst_PoolMonitor::missingPoolReportsError()
