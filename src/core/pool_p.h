@@ -50,7 +50,7 @@ public:
     bool isOpen() const { return m_header != nullptr; }
 
     bool set(QByteArrayView key, const EncodedValue &value, qint64 expiresMs, PoolError *error);
-    // Returns std::nullopt when the key is missing or expired; error->code tells failures apart.
+    // Returns std::nullopt when the key is missing or expired; error->code distinguishes failures.
     std::optional<EncodedValue> get(QByteArrayView key, PoolError *error) const;
     bool remove(QByteArrayView key, bool *existed, PoolError *error);
     // Appends an event to the log; a non-zero expiresMs also stores the value under the event

@@ -118,7 +118,7 @@ public:
 
     /*! Opens the pool \a name with default options: creates it or attaches to it. */
     explicit SharedMemoryPool(const QString &name, QObject *parent = nullptr);
-    /*! Opens the pool \a name as \a options say. On failure isAttached() is false. */
+    /*! Opens the pool \a name as \a options specify. On failure isAttached() is false. */
     SharedMemoryPool(const QString &name, const Options &options, QObject *parent = nullptr);
     ~SharedMemoryPool() override;
 
@@ -172,7 +172,7 @@ public:
     /*! Returns a message for error() naming the pool, key or value, and what to do. */
     QString errorString() const;
 
-    /*! Returns the directory that holds the user's pools (MVENT_RUNTIME_DIR overrides it). */
+    /*! Returns the directory that contains the user's pools (MVENT_RUNTIME_DIR overrides it). */
     static QString runtimeDirectory();
     /*! Returns the names of the file-backed pools in the runtime directory. */
     static QStringList pools();
