@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "statsblock_p.h"
 
+#include "logging_p.h"
+
 #include <bit>
 #include <cstring>
 
@@ -29,7 +31,15 @@ StatsRecord *StatsWriter::record(StatsKind kind, QByteArrayView name)
     }
     const quint32 index = m_block->count.load(std::memory_order_relaxed);
     if (index >= m_block->capacity) {
-        return nullptr; // NOTE: names beyond the block's capacity are not counted
+        // NOTE: names beyond the block's capacity are not counted.
+        if (!m_warnedFull) {
+            m_warnedFull = true;
+            qCWarning(lcPool, "the stats block of this process is full with %u names; figures "
+                              "of '%s' and later names are not recorded; open the pool with a "
+                              "larger Options::statsRecords (and size) to record more",
+                      m_block->capacity, name.toByteArray().constData());
+        }
+        return nullptr;
     }
     auto *record = reinterpret_cast<StatsRecord *>(reinterpret_cast<uchar *>(m_block + 1)
                                                    + quint64(index) * sizeof(StatsRecord));

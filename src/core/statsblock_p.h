@@ -96,6 +96,7 @@ private:
     layout::StatsBlockHeader *m_block;
     QMutex m_mutex;
     QHash<QPair<quint32, QByteArray>, layout::StatsRecord *> m_records;
+    bool m_warnedFull = false;
 };
 
 } // namespace mvent
