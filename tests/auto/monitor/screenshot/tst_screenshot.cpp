@@ -46,28 +46,36 @@ void tst_Screenshot::initTestCase()
 
 int tst_Screenshot::runMonitor(const QStringList &arguments, QByteArray *output)
 {
-    QProcess process;
-    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-    // CTest sets the offscreen platform for the test itself, but the program must use X.
-    environment.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("xcb"));
-    process.setProcessEnvironment(environment);
-    process.setProcessChannelMode(QProcess::SeparateChannels);
-    // -a picks a free display number, so parallel tests do not share one server. Debian 12's
-    // xvfb-run starts a 1280x1024 screen, which fits MainWindow::DefaultSize.
-    process.start(m_xvfbRun,
-                  QStringList{QStringLiteral("-a"), QStringLiteral(MVENT_HELPER_MVENT_MONITOR)}
-                          + arguments);
-    if (!process.waitForFinished(120000)) {
-        process.kill();
-        process.waitForFinished();
-        return -1;
+    // Two xvfb-run -a started at once can pick the same display number, and the loser fails
+    // with an error of xvfb-run itself rather than of mvent-monitor; such runs are retried.
+    for (int attempt = 1;; ++attempt) {
+        QProcess process;
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        // CTest sets the offscreen platform for the test itself, but the program must use X.
+        environment.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("xcb"));
+        process.setProcessEnvironment(environment);
+        process.setProcessChannelMode(QProcess::SeparateChannels);
+        // -a picks a free display number, so parallel tests do not share one server. Debian
+        // 12's xvfb-run starts a 1280x1024 screen, which fits MainWindow::DefaultSize.
+        process.start(m_xvfbRun,
+                      QStringList{QStringLiteral("-a"), QStringLiteral(MVENT_HELPER_MVENT_MONITOR)}
+                              + arguments);
+        if (!process.waitForFinished(120000)) {
+            process.kill();
+            process.waitForFinished();
+            return -1;
+        }
+        *output = process.readAllStandardOutput();
+        const QByteArray errors = process.readAllStandardError();
+        if (!errors.isEmpty()) {
+            qInfo("mvent-monitor wrote to standard error:\n%s", errors.constData());
+        }
+        const bool wrapperFailed = errors.contains("xvfb-run: error");
+        if (wrapperFailed && attempt < 3) {
+            continue;
+        }
+        return process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
     }
-    *output = process.readAllStandardOutput();
-    const QByteArray errors = process.readAllStandardError();
-    if (!errors.isEmpty()) {
-        qInfo("mvent-monitor wrote to standard error:\n%s", errors.constData());
-    }
-    return process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
 }
 
 void tst_Screenshot::savesWindowImage()
