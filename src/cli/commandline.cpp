@@ -3,6 +3,7 @@
 
 #include <sharedmemorypool.h>
 
+#include <QFile>
 #include <QRegularExpression>
 
 #include <algorithm>
@@ -236,6 +237,33 @@ int CommandLine::usageError(const QString &message) const
 {
     return cli::usageError(
             QStringLiteral("%1; run 'mvent %2 --help' for usage").arg(message, m_command));
+}
+
+std::optional<qint64> CommandLine::integerOption(const QCommandLineOption &option,
+                                                qint64 minimum, const QString &expected,
+                                                qint64 maximum)
+{
+    const QString text = m_parser.value(option);
+    bool ok = false;
+    const qint64 value = text.toLongLong(&ok);
+    if (ok && value >= minimum && value <= maximum) {
+        return value;
+    }
+    usageError(QStringLiteral("invalid --%1 value '%2': expected %3")
+                       .arg(option.names().constFirst(), text, expected));
+    return std::nullopt;
+}
+
+QByteArray valueArgumentText(const QString &argument)
+{
+    if (argument != QLatin1String("-")) {
+        return argument.toUtf8();
+    }
+    QFile input;
+    if (!input.open(stdin, QIODevice::ReadOnly)) {
+        return QByteArray();
+    }
+    return input.readAll();
 }
 
 QString missingPoolHint()

@@ -7,6 +7,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <limits>
 #include <optional>
 
 namespace mvent::cli {
@@ -54,6 +55,12 @@ QString poolArgumentDescription(const QString &consequence = QString());
 */
 QString missingPoolHint();
 
+/*!
+    Returns the text of a VALUE argument: standard input when \a argument is "-", else
+    \a argument in UTF-8. An unreadable standard input gives an empty text.
+*/
+QByteArray valueArgumentText(const QString &argument);
+
 /*! Formats \a rows as columns separated by two spaces, each as wide as its longest cell. */
 QByteArray tableText(const QList<QStringList> &rows);
 
@@ -88,6 +95,15 @@ public:
 
     /*! Prints "<message>; run 'mvent <command> --help' for usage" and returns ExitUsage. */
     int usageError(const QString &message) const;
+
+    /*!
+        Returns the value of \a option as a whole number from \a minimum to \a maximum.
+        Otherwise prints "invalid --<option> value '<value>': expected <expected>" as
+        usageError() does and returns std::nullopt, so the caller returns ExitUsage.
+    */
+    std::optional<qint64> integerOption(const QCommandLineOption &option, qint64 minimum,
+                                        const QString &expected,
+                                        qint64 maximum = std::numeric_limits<qint64>::max());
 
 private:
     int unknownOptionError(const QStringList &typedOptions, const QStringList &arguments) const;

@@ -11,7 +11,6 @@
 #include <sharedmemorypool.h>
 
 #include <QCommandLineParser>
-#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -30,13 +29,19 @@ struct Command
     int (*run)(const QStringList &arguments);
 };
 
-// Opens an existing pool without creating it. Returns nullptr after printing the error.
-std::unique_ptr<SharedMemoryPool> attachExisting(const QString &name)
+// Options that open an existing pool without creating it.
+SharedMemoryPool::Options attachOnlyOptions()
 {
     SharedMemoryPool::Options options;
     options.openMode = SharedMemoryPool::AttachOnly;
     options.useProcessSlot = false; // works on a pool whose slots are all taken
-    auto pool = std::make_unique<SharedMemoryPool>(name, options);
+    return options;
+}
+
+// Opens an existing pool without creating it. Returns nullptr after printing the error.
+std::unique_ptr<SharedMemoryPool> attachExisting(const QString &name)
+{
+    auto pool = std::make_unique<SharedMemoryPool>(name, attachOnlyOptions());
     if (pool->isAttached()) {
         return pool;
     }
@@ -49,14 +54,14 @@ std::unique_ptr<SharedMemoryPool> attachExisting(const QString &name)
     return nullptr;
 }
 
-
-QByteArray readStandardInput()
+// Prints the error of the last operation on \a pool, if it failed, and returns whether it did.
+bool reportPoolError(const SharedMemoryPool &pool)
 {
-    QFile input;
-    if (!input.open(stdin, QIODevice::ReadOnly)) {
-        return QByteArray();
+    if (pool.error() == SharedMemoryPool::NoError) {
+        return false;
     }
-    return input.readAll();
+    printError(pool.errorString());
+    return true;
 }
 
 QString keyNotFound(const QString &key, const QString &pool)
@@ -109,10 +114,7 @@ int runPools(const QStringList &arguments)
                                QStringLiteral("KEYS"), QStringLiteral("PROCESSES") } };
     const QStringList names = SharedMemoryPool::pools();
     for (const QString &name : names) {
-        SharedMemoryPool::Options options;
-        options.openMode = SharedMemoryPool::AttachOnly;
-        options.useProcessSlot = false;
-        const SharedMemoryPool pool(name, options);
+        const SharedMemoryPool pool(name, attachOnlyOptions());
         if (!pool.isAttached()) {
             entries.append(QJsonObject{ { QStringLiteral("name"), name },
                                         { QStringLiteral("error"), pool.errorString() } });
@@ -159,8 +161,7 @@ int runKeys(const QStringList &arguments)
         return ExitFailure;
     }
     QStringList keys = pool->keys();
-    if (pool->error() != SharedMemoryPool::NoError) {
-        printError(pool->errorString());
+    if (reportPoolError(*pool)) {
         return ExitFailure;
     }
 
@@ -202,8 +203,7 @@ int runGet(const QStringList &arguments)
         return ExitFailure;
     }
     const QVariant value = pool->value(key);
-    if (pool->error() != SharedMemoryPool::NoError) {
-        printError(pool->errorString());
+    if (reportPoolError(*pool)) {
         return ExitFailure;
     }
     // A stored JSON null reads back as a valid std::nullptr_t value, so an invalid QVariant
@@ -269,53 +269,41 @@ int runSet(const QStringList &arguments)
         return *exitCode;
     }
 
-    bool ok = false;
-    const qint64 ttlMs = parser.value(ttlOption).toLongLong(&ok);
-    if (!ok || ttlMs < 0) {
-        return commandLine.usageError(
-                QStringLiteral("invalid --ttl value '%1': expected a whole number of "
-                               "milliseconds, 0 for no expiry")
-                        .arg(parser.value(ttlOption)));
+    const std::optional<qint64> ttlMs = commandLine.integerOption(
+            ttlOption, 0, QStringLiteral("a whole number of milliseconds, 0 for no expiry"));
+    if (!ttlMs) {
+        return ExitUsage;
     }
     SharedMemoryPool::Options options;
     options.useProcessSlot = false;
     if (parser.isSet(sizeOption)) {
-        options.size = parser.value(sizeOption).toLongLong(&ok);
-        if (!ok || options.size <= 0) {
-            return commandLine.usageError(
-                    QStringLiteral("invalid --size value '%1': expected a positive number of "
-                                   "bytes")
-                            .arg(parser.value(sizeOption)));
+        const std::optional<qint64> size = commandLine.integerOption(
+                sizeOption, 1, QStringLiteral("a positive number of bytes"));
+        if (!size) {
+            return ExitUsage;
         }
+        options.size = *size;
     }
 
     const QString poolName = parser.positionalArguments().at(0);
     const QString key = parser.positionalArguments().at(1);
-    const QString valueArgument = parser.positionalArguments().at(2);
-    const QByteArray text =
-            valueArgument == QLatin1String("-") ? readStandardInput() : valueArgument.toUtf8();
+    const QByteArray text = valueArgumentText(parser.positionalArguments().at(2));
 
     // The value is checked before the pool is opened, so invalid JSON creates no pool.
     QVariant value;
     if (parser.isSet(rawOption)) {
         value = QVariant(text);
     } else {
-        QString parseError;
-        std::optional<QVariant> parsed = variantFromJson(text, &parseError);
+        std::optional<QVariant> parsed =
+                parseJsonValue(text, QStringLiteral("key '%1'").arg(key), true);
         if (!parsed) {
-            printError(invalidJsonMessage(QStringLiteral("key '%1'").arg(key), text, parseError,
-                                          true));
             return ExitFailure;
         }
         value = std::move(*parsed);
     }
 
     SharedMemoryPool pool(poolName, options);
-    if (!pool.isAttached()) {
-        printError(pool.errorString());
-        return ExitFailure;
-    }
-    if (!pool.set(key, value, ttlMs)) {
+    if (!pool.isAttached() || !pool.set(key, value, *ttlMs)) {
         printError(pool.errorString());
         return ExitFailure;
     }
@@ -343,9 +331,7 @@ int runDel(const QStringList &arguments)
     if (pool->remove(key)) {
         return ExitSuccess;
     }
-    if (pool->error() != SharedMemoryPool::NoError) {
-        printError(pool->errorString());
-    } else {
+    if (!reportPoolError(*pool)) {
         printError(keyNotFound(key, poolName));
     }
     return ExitFailure;

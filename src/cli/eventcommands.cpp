@@ -8,7 +8,6 @@
 #include <eventmanager.h>
 
 #include <QCoreApplication>
-#include <QFile>
 
 #include <climits>
 #include <cstdio>
@@ -32,15 +31,6 @@ QByteArray eventLine(const QString &name, const QVariant &value,
             + ",\"value\":" + jsonFromVariant(value, false).trimmed()
             + ",\"seq\":" + QByteArray::number(info.sequence)
             + ",\"pid\":" + QByteArray::number(info.publisherPid) + "}\n";
-}
-
-QByteArray readStandardInput()
-{
-    QFile input;
-    if (!input.open(stdin, QIODevice::ReadOnly)) {
-        return QByteArray();
-    }
-    return input.readAll();
 }
 
 } // namespace
@@ -70,36 +60,25 @@ int runEmit(const QStringList &arguments)
         return *exitCode;
     }
 
-    bool ok = false;
-    const qint64 ttlMs = parser.value(ttlOption).toLongLong(&ok);
-    if (!ok || ttlMs < 0) {
-        return commandLine.usageError(
-                QStringLiteral("invalid --ttl value '%1': expected a whole number of "
-                               "milliseconds, 0 to store nothing")
-                        .arg(parser.value(ttlOption)));
+    const std::optional<qint64> ttlMs = commandLine.integerOption(
+            ttlOption, 0, QStringLiteral("a whole number of milliseconds, 0 to store nothing"));
+    if (!ttlMs) {
+        return ExitUsage;
     }
 
     const QString poolName = parser.positionalArguments().at(0);
     const QString event = parser.positionalArguments().at(1);
-    const QString valueArgument = parser.positionalArguments().at(2);
-    const QByteArray text =
-            valueArgument == QLatin1String("-") ? readStandardInput() : valueArgument.toUtf8();
+    const QByteArray text = valueArgumentText(parser.positionalArguments().at(2));
 
     // The value is checked before the pool is opened, so invalid JSON creates no pool.
-    QString parseError;
-    const std::optional<QVariant> value = variantFromJson(text, &parseError);
+    const std::optional<QVariant> value =
+            parseJsonValue(text, QStringLiteral("event '%1'").arg(event), false);
     if (!value) {
-        printError(invalidJsonMessage(QStringLiteral("event '%1'").arg(event), text, parseError,
-                                      false));
         return ExitFailure;
     }
 
     EventManager manager(poolName);
-    if (!manager.isAttached()) {
-        printError(manager.errorString());
-        return ExitFailure;
-    }
-    if (!manager.publish(event, *value, ttlMs)) {
+    if (!manager.isAttached() || !manager.publish(event, *value, *ttlMs)) {
         printError(manager.errorString());
         return ExitFailure;
     }
@@ -136,20 +115,16 @@ int runWatch(const QStringList &arguments)
 
     qint64 count = 0;
     if (parser.isSet(countOption)) {
-        bool ok = false;
-        count = parser.value(countOption).toLongLong(&ok);
-        if (!ok || count <= 0) {
-            return commandLine.usageError(
-                    QStringLiteral("invalid --count value '%1': expected a positive whole "
-                                   "number of events")
-                            .arg(parser.value(countOption)));
+        const std::optional<qint64> countValue = commandLine.integerOption(
+                countOption, 1, QStringLiteral("a positive whole number of events"));
+        if (!countValue) {
+            return ExitUsage;
         }
+        count = *countValue;
     }
 
     const TerminationSignals signalHandling;
-    if (!signalHandling.isValid()) {
-        printError(QStringLiteral("installing the SIGINT and SIGTERM handlers failed: %1")
-                           .arg(signalHandling.errorString()));
+    if (!signalHandling.checkValid()) {
         return ExitFailure;
     }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "jsontext.h"
 
+#include "commandline.h"
+
 #include <QCborValue>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -59,6 +61,17 @@ QString invalidJsonMessage(const QString &target, const QByteArray &text, const 
         message += QStringLiteral(", or store the text as bytes with --raw");
     }
     return message;
+}
+
+std::optional<QVariant> parseJsonValue(const QByteArray &text, const QString &target,
+                                       bool offerRaw)
+{
+    QString parseError;
+    std::optional<QVariant> value = variantFromJson(text, &parseError);
+    if (!value) {
+        printError(invalidJsonMessage(target, text, parseError, offerRaw));
+    }
+    return value;
 }
 
 QByteArray jsonFromVariant(const QVariant &value, bool indented)

@@ -31,6 +31,13 @@ QString invalidJsonMessage(const QString &target, const QByteArray &text, const 
                            bool offerRaw);
 
 /*!
+    Parses \a text as variantFromJson() does. On invalid JSON, prints invalidJsonMessage() for
+    \a target and \a offerRaw with printError() and returns std::nullopt.
+*/
+std::optional<QVariant> parseJsonValue(const QByteArray &text, const QString &target,
+                                       bool offerRaw);
+
+/*!
     Converts \a value to JSON text with QCborValue::toJsonValue() rules, so a QByteArray
     becomes a base64url string without padding. \a indented selects multi-line output.
     The text ends with a newline.

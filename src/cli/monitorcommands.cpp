@@ -338,9 +338,7 @@ int runMetrics(const QStringList &arguments)
     }
 
     const TerminationSignals signalHandling;
-    if (!signalHandling.isValid()) {
-        printError(QStringLiteral("installing the SIGINT and SIGTERM handlers failed: %1")
-                           .arg(signalHandling.errorString()));
+    if (!signalHandling.checkValid()) {
         return ExitFailure;
     }
 
@@ -408,30 +406,27 @@ int runTop(const QStringList &arguments)
         return *exitCode;
     }
 
-    bool ok = false;
-    const int intervalMs = parser.value(intervalOption).toInt(&ok);
-    if (!ok || intervalMs <= 0) {
-        return commandLine.usageError(
-                QStringLiteral("invalid --interval value '%1': expected a positive whole "
-                               "number of milliseconds")
-                        .arg(parser.value(intervalOption)));
+    const std::optional<qint64> intervalMs = commandLine.integerOption(
+            intervalOption, 1, QStringLiteral("a positive whole number of milliseconds"),
+            INT_MAX);
+    if (!intervalMs) {
+        return ExitUsage;
     }
     qint64 count = 0;
     if (parser.isSet(countOption)) {
-        count = parser.value(countOption).toLongLong(&ok);
-        if (!ok || count <= 0) {
-            return commandLine.usageError(
-                    QStringLiteral("invalid --count value '%1': expected a positive whole "
-                                   "number of refreshes")
-                            .arg(parser.value(countOption)));
+        const std::optional<qint64> countValue = commandLine.integerOption(
+                countOption, 1, QStringLiteral("a positive whole number of refreshes"));
+        if (!countValue) {
+            return ExitUsage;
         }
+        count = *countValue;
     }
-    const int rows = parser.value(rowsOption).toInt(&ok);
-    if (!ok || rows <= 0) {
-        return commandLine.usageError(
-                QStringLiteral("invalid --rows value '%1': expected a positive whole number")
-                        .arg(parser.value(rowsOption)));
+    const std::optional<qint64> rowsValue = commandLine.integerOption(
+            rowsOption, 1, QStringLiteral("a positive whole number"), INT_MAX);
+    if (!rowsValue) {
+        return ExitUsage;
     }
+    const int rows = int(*rowsValue);
 
     // NOTE: the pool is opened once, so top keeps showing the last figures of a pool that was
     // removed while it runs.
@@ -441,9 +436,7 @@ int runTop(const QStringList &arguments)
         return ExitFailure;
     }
     const TerminationSignals signalHandling;
-    if (!signalHandling.isValid()) {
-        printError(QStringLiteral("installing the SIGINT and SIGTERM handlers failed: %1")
-                           .arg(signalHandling.errorString()));
+    if (!signalHandling.checkValid()) {
         return ExitFailure;
     }
 
@@ -466,7 +459,7 @@ int runTop(const QStringList &arguments)
         return ExitSuccess;
     }
     QTimer timer;
-    timer.setInterval(intervalMs);
+    timer.setInterval(int(*intervalMs));
     QObject::connect(&timer, &QTimer::timeout, [&] {
         refresh();
         if (count > 0 && printed >= count) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "terminationsignals.h"
 
+#include "commandline.h"
+
 #include <QCoreApplication>
 
 #include <cerrno>
@@ -57,6 +59,16 @@ TerminationSignals::~TerminationSignals()
     signalWriteFd = -1;
     ::close(m_fds[0]);
     ::close(m_fds[1]);
+}
+
+bool TerminationSignals::checkValid() const
+{
+    if (!isValid()) {
+        printError(QStringLiteral("installing the SIGINT and SIGTERM handlers failed: %1")
+                           .arg(m_error));
+        return false;
+    }
+    return true;
 }
 
 } // namespace mvent::cli

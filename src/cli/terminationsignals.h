@@ -25,6 +25,8 @@ public:
     Q_DISABLE_COPY_MOVE(TerminationSignals)
 
     bool isValid() const { return m_fds[0] >= 0; }
+    /*! Returns isValid(), after printing why the handlers are not installed when it is false. */
+    bool checkValid() const;
     QString errorString() const { return m_error; }
 
 private:
