@@ -879,7 +879,8 @@ bool Pool::hasExpiringEntries() const
 
 void Pool::recoverLocked()
 {
-    if (m_header->journalOp.load(std::memory_order_relaxed) == JournalClear) {
+    const bool clearInterrupted = m_header->journalOp.load(std::memory_order_relaxed) == JournalClear;
+    if (clearInterrupted) {
         const KeyIndex index(m_memory, m_header, m_header->activeIndex.load(std::memory_order_relaxed));
         for (quint32 i = 0; i < index.capacity(); ++i) {
             index.at(i).store(KeyIndex::Empty, std::memory_order_relaxed);
@@ -976,6 +977,10 @@ void Pool::recoverLocked()
     // own increments keep their meaning.
     if (m_header->writeSequence.load(std::memory_order_relaxed) & 1) {
         m_header->writeSequence.fetch_add(1, std::memory_order_relaxed);
+    }
+    // The dead clearer did not get to tell the listeners; the clear is finished, so tell them.
+    if (clearInterrupted) {
+        m_log->append(RecordCleared, {}, {}, 0, m_pid);
     }
 }
 
