@@ -140,11 +140,20 @@ EventLog::ReadResult EventLog::read(Cursor *cursor, LogRecord *record, quint64 *
             if (cursor->position == cursor->knownHead) {
                 return Empty;
             }
+            if (cursor->position > cursor->knownHead) {
+                // The cursor is ahead of the writer, which only a damaged log explains.
+                *cursor = endCursor();
+                *missed += 1;
+                return Empty;
+            }
+        }
+        if (cursor->knownHead - cursor->position > m_size) {
+            // Readable records lie within one ring below the head, because the writer moves
+            // the tail before it overwrites. A cursor further behind is moved to the tail
+            // below; a tail that is itself further behind, or not ahead of the cursor, means
+            // the log is damaged, and walking it record by record could take 2^40 steps.
             const quint64 tail = m_state->tail.load(std::memory_order_acquire);
-            if (cursor->position > cursor->knownHead
-                || (cursor->knownHead - cursor->position > m_size && tail <= cursor->position)) {
-                // The cursor is ahead of the writer, or a whole ring behind it while the tail
-                // says nothing was reclaimed: only a damaged log explains either.
+            if (tail <= cursor->position || cursor->knownHead - tail > m_size) {
                 *cursor = endCursor();
                 *missed += 1;
                 return Empty;

@@ -175,8 +175,14 @@ bool writeKnownFailures(const QDir &directory, const SegmentBuffer &empty)
     paddingLoop = withField<quint32>(paddingLoop, header->logOffset + offsetof(RecordHeader, kind), RecordPadding);
     paddingLoop = withField<quint64>(paddingLoop, offsetof(Header, log.head), quint64(1) << 50);
 
+    // The same ring, with the tail far behind the head as well: a reader that starts below
+    // the tail jumps to it and then skipped the padding record 2^36 times (found by the fuzzer).
+    QByteArray tailLoop = paddingLoop;
+    tailLoop = withField<quint64>(tailLoop, offsetof(Header, log.tail), quint64(1) << 49);
+
     return writeSeed(directory, "eventlog-read-past-segment-end", logAtEnd)
-            && writeSeed(directory, "eventlog-read-padding-loop", paddingLoop);
+            && writeSeed(directory, "eventlog-read-padding-loop", paddingLoop)
+            && writeSeed(directory, "eventlog-read-tail-loop", tailLoop);
 }
 
 } // namespace
