@@ -20,7 +20,8 @@ namespace {
 
 constexpr char FilePrefix[] = ".bell-";
 
-// Removes the FIFOs of dead processes; the name starts with the owner's pid.
+// Removes the FIFOs of dead processes; the name starts with the owner's pid. FIFOs of live
+// processes that no slot references stay, and each open lists them all.
 void removeOrphans()
 {
     const QDir dir(runtimeDirectoryPath());
@@ -75,6 +76,8 @@ void Doorbell::removeStale(QByteArrayView name)
     }
 }
 
+// NOTE: a FIFO deleted or replaced while its listener runs is not created again; the listener
+// then receives records only on its 1-second maintenance tick.
 bool Doorbell::open(QString *errorMessage)
 {
     close();
