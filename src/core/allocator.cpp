@@ -9,7 +9,7 @@ namespace mvent {
 using namespace layout;
 
 namespace {
-// Bit 31 of BlockHeader::kind tells that the block before this one is free, so release() can
+// Bit 31 of BlockHeader::kind marks that the block before this one is free, so release() can
 // find it through its footer.
 constexpr quint32 PreviousFreeBit = 1u << 31;
 } // namespace

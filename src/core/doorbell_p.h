@@ -18,7 +18,7 @@ namespace mvent {
     against 2.1 us, /tmp micro-benchmark of 200,000 pairs). The runtime directory has mode
     0700 and the FIFO 0600, so only the user's processes can ring it. A byte stays queued
     after its writer exits, so a wake-up is not lost when the writer quits right after writing.
-    Both ends open the FIFO read-write: the listener then never sees a hang-up when writers
+    Both ends open the FIFO read-write: the listener then never gets a hang-up when writers
     close, and a writer never gets SIGPIPE when the listener is gone.
 */
 class MVENT_CORE_EXPORT Doorbell
@@ -63,7 +63,7 @@ public:
     Q_DISABLE_COPY_MOVE(DoorbellRinger)
 
     // Sends one wake-up to the doorbell called name, registered in slot. Never blocks: a full
-    // FIFO already guarantees a wake-up, and a missing one has nobody to wake.
+    // FIFO already guarantees a wake-up, and a missing one has no listener to wake.
     void ring(quint32 slot, QByteArrayView name);
 
 private:

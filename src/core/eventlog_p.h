@@ -25,7 +25,7 @@ struct RecordHeader
     qint64 timeNs; // CLOCK_MONOTONIC when appended
     quint32 pid;
     quint16 nameLength;
-    quint16 cpu;   // CPU the writer ran on, so a reader on the same CPU knows not to spin
+    quint16 cpu;   // CPU the writer ran on, so a reader on the same CPU does not spin
     quint32 encoding;
     quint32 valueLength;
 };

@@ -89,7 +89,7 @@ public:
 
     /*!
         Receives events called \a name. The first subscription starts delivery with the events
-        published since this manager attached; a later one sees events from now on. Event
+        published since this manager attached; a later one receives events from now on. Event
         names are 1 to 1,024 bytes of UTF-8. May be called from any thread.
     */
     void subscribe(const QString &name);

@@ -39,8 +39,8 @@ inline void cpuRelax()
 
 } // namespace
 
-// Holds the pool lock and keeps the write sequence odd for its lifetime, which tells
-// lock-free readers to retry.
+// Holds the pool lock and keeps the write sequence odd for its lifetime, so lock-free
+// readers retry.
 class Pool::WriteLock
 {
 public:
@@ -620,8 +620,8 @@ bool Pool::insertLocked(QByteArrayView key, const EncodedValue &value, qint64 ex
         std::memcpy(bytes + key.size(), value.bytes.constData(), size_t(value.bytes.size()));
     }
 
-    // Publishing is one store: a writer killed before it leaves the old value, after it the
-    // new one; the block it no longer references is reclaimed by the next recovery.
+    // Publishing is one store. A writer killed before it leaves the old value and one killed
+    // after it the new value, and the next recovery reclaims the block no slot references.
     const quint32 target = lookup.entry ? lookup.slot : lookup.freeSlot;
     const quint64 previous = index.at(target).load(std::memory_order_relaxed);
     index.at(target).store(KeyIndex::makeSlot(hash, block), std::memory_order_release);
