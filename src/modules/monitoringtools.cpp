@@ -25,13 +25,6 @@ Q_LOGGING_CATEGORY(lcMonitor, "mvent.monitor", QtInfoMsg)
 
 using Histogram = std::array<quint64, StatsHistogramBuckets>;
 
-void addHistogram(Histogram *sum, const StatsRecord &record)
-{
-    for (int i = 0; i < StatsHistogramBuckets; ++i) {
-        (*sum)[size_t(i)] += record.histogram[i].load(std::memory_order_relaxed);
-    }
-}
-
 LatencySummary summarise(const Histogram &histogram, quint64 totalNs, quint64 maxNs)
 {
     LatencySummary summary;
@@ -59,6 +52,24 @@ LatencySummary summarise(const Histogram &histogram, quint64 totalNs, quint64 ma
     summary.meanNs = qint64(totalNs / summary.count);
     return summary;
 }
+
+// Durations of several records with one name, merged.
+struct DurationSum
+{
+    Histogram histogram{};
+    quint64 totalNs = 0;
+    quint64 maxNs = 0;
+
+    void add(const StatsRecord &record)
+    {
+        for (int i = 0; i < StatsHistogramBuckets; ++i) {
+            histogram[size_t(i)] += record.histogram[i].load(std::memory_order_relaxed);
+        }
+        totalNs += record.totalNs.load(std::memory_order_relaxed);
+        maxNs = qMax(maxNs, record.maxNs.load(std::memory_order_relaxed));
+    }
+    LatencySummary summary() const { return summarise(histogram, totalNs, maxNs); }
+};
 
 // Events per second over the last `seconds` complete seconds, from the per-second buckets.
 double rate(const StatsRecord &record, int seconds, quint64 nowSecond)
@@ -110,6 +121,20 @@ public:
         }
     }
 
+    // Calls fn(kind, name, record) for every readable record of every slot's stats block.
+    template<typename Function>
+    void forEachRecord(Function fn) const
+    {
+        forEachSlot([&](quint32, const ProcessSlot *, const StatsBlockHeader *block, quint32 records) {
+            for (quint32 r = 0; block && r < records; ++r) {
+                const StatsRecord &record = recordAt(block, r);
+                const quint32 kind = record.kind.load(std::memory_order_acquire);
+                const quint32 length = qMin<quint32>(record.nameLength, sizeof record.name);
+                fn(kind, QString::fromUtf8(record.name, length), record);
+            }
+        });
+    }
+
     static const StatsRecord &recordAt(const StatsBlockHeader *block, quint32 index)
     {
         return *reinterpret_cast<const StatsRecord *>(reinterpret_cast<const uchar *>(block + 1)
@@ -133,7 +158,8 @@ StatsWriter *MonitoringToolsPrivate::writer()
         options.openMode = SharedMemoryPool::AttachOnly;
         auto pool = std::make_unique<Pool>(poolName, options);
         PoolError failure;
-        // An empty doorbell name claims a slot that nobody rings: this object only records.
+        // An empty doorbell name claims a slot that no writer rings, because this object only
+    // records.
         if (!pool->open(QByteArray(""), &failure)) {
             errors.fail(failure);
             return nullptr;
@@ -270,41 +296,32 @@ QList<EventInfoStats> MonitoringTools::eventStats() const
     struct Sum
     {
         EventInfoStats stats;
-        Histogram histogram{};
-        quint64 totalNs = 0;
-        quint64 maxNs = 0;
+        DurationSum latency;
     };
     QMap<QString, Sum> sums; // sorted by name
     const quint64 nowSecond = quint64(monotonicNs() / 1000000000);
-    d->forEachSlot([&](quint32, const ProcessSlot *, const StatsBlockHeader *block, quint32 records) {
-        for (quint32 r = 0; block && r < records; ++r) {
-            const StatsRecord &record = MonitoringToolsPrivate::recordAt(block, r);
-            const quint32 kind = record.kind.load(std::memory_order_acquire);
-            if (kind != StatsEventPublished && kind != StatsEventReceived) {
-                continue;
-            }
-            const QString name = QString::fromUtf8(record.name, qMin<quint32>(record.nameLength, sizeof record.name));
-            Sum &sum = sums[name];
-            sum.stats.name = name;
-            const quint64 count = record.count.load(std::memory_order_relaxed);
-            if (kind == StatsEventPublished) {
-                sum.stats.published += count;
-                sum.stats.bytes += record.bytes.load(std::memory_order_relaxed);
-                sum.stats.rate1s += rate(record, 1, nowSecond);
-                sum.stats.rate10s += rate(record, 10, nowSecond);
-                sum.stats.rate60s += rate(record, 60, nowSecond);
-            } else {
-                sum.stats.received += count;
-                sum.stats.subscribers += count > 0 ? 1 : 0;
-                addHistogram(&sum.histogram, record);
-                sum.totalNs += record.totalNs.load(std::memory_order_relaxed);
-                sum.maxNs = qMax(sum.maxNs, record.maxNs.load(std::memory_order_relaxed));
-            }
+    d->forEachRecord([&](quint32 kind, const QString &name, const StatsRecord &record) {
+        if (kind != StatsEventPublished && kind != StatsEventReceived) {
+            return;
+        }
+        Sum &sum = sums[name];
+        sum.stats.name = name;
+        const quint64 count = record.count.load(std::memory_order_relaxed);
+        if (kind == StatsEventPublished) {
+            sum.stats.published += count;
+            sum.stats.bytes += record.bytes.load(std::memory_order_relaxed);
+            sum.stats.rate1s += rate(record, 1, nowSecond);
+            sum.stats.rate10s += rate(record, 10, nowSecond);
+            sum.stats.rate60s += rate(record, 60, nowSecond);
+        } else {
+            sum.stats.received += count;
+            sum.stats.subscribers += count > 0 ? 1 : 0;
+            sum.latency.add(record);
         }
     });
     QList<EventInfoStats> result;
     for (Sum &sum : sums) {
-        sum.stats.latency = summarise(sum.histogram, sum.totalNs, sum.maxNs);
+        sum.stats.latency = sum.latency.summary();
         result.append(sum.stats);
     }
     return result;
@@ -315,30 +332,22 @@ QList<HandlerStats> MonitoringTools::handlerStats() const
     struct Sum
     {
         HandlerStats stats;
-        Histogram histogram{};
-        quint64 totalNs = 0;
-        quint64 maxNs = 0;
+        DurationSum duration;
     };
     QMap<QString, Sum> sums;
-    d->forEachSlot([&](quint32, const ProcessSlot *, const StatsBlockHeader *block, quint32 records) {
-        for (quint32 r = 0; block && r < records; ++r) {
-            const StatsRecord &record = MonitoringToolsPrivate::recordAt(block, r);
-            if (record.kind.load(std::memory_order_acquire) != StatsHandler) {
-                continue;
-            }
-            const QString name = QString::fromUtf8(record.name, qMin<quint32>(record.nameLength, sizeof record.name));
-            Sum &sum = sums[name];
-            sum.stats.name = name;
-            sum.stats.calls += record.count.load(std::memory_order_relaxed);
-            sum.stats.errors += record.errors.load(std::memory_order_relaxed);
-            addHistogram(&sum.histogram, record);
-            sum.totalNs += record.totalNs.load(std::memory_order_relaxed);
-            sum.maxNs = qMax(sum.maxNs, record.maxNs.load(std::memory_order_relaxed));
+    d->forEachRecord([&](quint32 kind, const QString &name, const StatsRecord &record) {
+        if (kind != StatsHandler) {
+            return;
         }
+        Sum &sum = sums[name];
+        sum.stats.name = name;
+        sum.stats.calls += record.count.load(std::memory_order_relaxed);
+        sum.stats.errors += record.errors.load(std::memory_order_relaxed);
+        sum.duration.add(record);
     });
     QList<HandlerStats> result;
     for (Sum &sum : sums) {
-        sum.stats.duration = summarise(sum.histogram, sum.totalNs, sum.maxNs);
+        sum.stats.duration = sum.duration.summary();
         result.append(sum.stats);
     }
     return result;

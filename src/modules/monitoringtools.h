@@ -84,7 +84,7 @@ class MVENT_MODULES_EXPORT MonitoringTools : public QObject
     Q_OBJECT
 
 public:
-    /*! How a wrapped handler's exception is treated after it was counted. */
+    /*! Treatment of a wrapped handler's exception after it was counted. */
     enum ExceptionPolicy { Rethrow, Report };
     Q_ENUM(ExceptionPolicy)
 
