@@ -22,7 +22,7 @@ bool Attachment::open(const QString &name, const SharedMemoryPool::Options &opti
         return error->set(SharedMemoryPool::ResourceError, message);
     }
     pool = std::make_unique<Pool>(name, options);
-    // A null doorbell name tells the engine not to claim a process slot.
+    // With a null doorbell name the engine claims no process slot.
     if (!pool->open(useSlot ? doorbell.name() : QByteArray(), error)) {
         close();
         return false;

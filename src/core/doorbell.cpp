@@ -127,8 +127,8 @@ void Doorbell::close()
 
 int Doorbell::drain()
 {
-    // Writers ring only after the listener announced sleep, so one byte is the rule; a byte
-    // left over wakes the listener once more, which then finds nothing new.
+    // Writers ring only after the listener announced sleep, so one byte is the rule. A byte
+    // left over wakes the listener once more, and it then finds nothing new.
     char buffer[64];
     return ::read(m_fd, buffer, sizeof buffer) > 0 ? 1 : 0;
 }

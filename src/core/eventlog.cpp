@@ -150,7 +150,7 @@ EventLog::ReadResult EventLog::read(Cursor *cursor, LogRecord *record, quint64 *
         if (cursor->knownHead - cursor->position > m_size) {
             // Readable records lie within one ring below the head, because the writer moves
             // the tail before it overwrites. A cursor further behind is moved to the tail
-            // below; a tail that is itself further behind, or not ahead of the cursor, means
+            // below. A tail that is itself further behind, or not ahead of the cursor, means
             // the log is damaged, and walking it record by record could take 2^40 steps.
             const quint64 tail = m_state->tail.load(std::memory_order_acquire);
             if (tail <= cursor->position || cursor->knownHead - tail > m_size) {

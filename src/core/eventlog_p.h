@@ -45,7 +45,7 @@ struct LogRecord
 
 /*
     The change and event log: a byte ring of variable-length records with a global sequence
-    number. One writer at a time (under the pool lock) appends; any number of readers follow it
+    number. One writer at a time, under the pool lock, appends. Any number of readers follow it
     without a lock, each with its own cursor, and learn how many records they missed when the
     writer overtook them. A reader checks after each copy that the writer has not reclaimed the
     bytes it copied, so it never returns a torn record.

@@ -102,7 +102,7 @@ struct Header
     LogState log;
     // Bit i is set while process slot i may be waiting for a wake-up. Only the slot's owner
     // changes its bit, setting it before it announces and clearing it after it withdraws, so
-    // a writer scans only the slots whose bit it sees.
+    // a writer scans only the slots whose bit is set.
     alignas(64) std::atomic<quint64> waitingBits[MaxAttachments / 64];
 };
 

@@ -78,8 +78,8 @@ public:
     EventLog *log() const { return m_log.get(); }
     // This object's stats writer; its block is null without a slot or heap room.
     StatsWriter *statsWriter() const { return m_stats.get(); }
-    // Returns the validated stats block of a process slot, or null; *validRecords tells how
-    // many records may be read.
+    // Returns the validated stats block of a process slot, or null; *validRecords is the
+    // number of records that may be read.
     const layout::StatsBlockHeader *statsBlock(quint32 slotIndex, quint32 *validRecords) const;
     ProcessTable *processes() const { return m_processes.get(); }
 

@@ -129,7 +129,7 @@ quint64 ProcessTable::eventFilterBit(QByteArrayView name)
 void ProcessTable::wakeWaiting(quint32 listenFlag, quint64 eventBit)
 {
     // Pairs with the listener, which announces and then checks the log head: either the
-    // listener sees the new head, or this scan sees its announcement.
+    // listener reads the new head, or this scan finds its announcement.
     std::atomic_thread_fence(std::memory_order_seq_cst);
     const quint32 words = (m_count + 63) / 64;
     for (quint32 w = 0; w < words; ++w) {

@@ -38,7 +38,7 @@ public:
     explicit QtSharedMemorySegment(const QString &poolName)
     {
         // NOTE: Qt 6.4 turns the native key into a SysV key with ftok(), which keeps only 16
-        // bits of the key file's inode, so two pools can map to one segment; validation then
+        // bits of the key file's inode, so two pools can map to one segment. Validation then
         // rejects it as belonging to the other pool.
         // TODO: pick the SysV key ourselves when QNativeIpcKey (Qt 6.6) is available.
         m_memory.setNativeKey(nativeSharedMemoryKey(poolName));

@@ -11,7 +11,7 @@ namespace mvent {
 using namespace layout;
 
 namespace {
-constexpr int FirstOctave = 6; // bucket 0 holds durations below 2^6 ns
+constexpr int FirstOctave = 6; // bucket 0 counts durations below 2^6 ns
 } // namespace
 
 StatsWriter::StatsWriter(StatsBlockHeader *block)

@@ -73,8 +73,8 @@ constexpr quint64 statsBlockSize(quint32 capacity)
 
 /*
     Records this process's figures into its stats block. Finding a record by name takes a
-    process-local lock only the first time a name is seen; counting is relaxed atomic
-    increments and, for durations, nothing more than the caller's clock reads.
+    process-local lock only the first time a name is seen. Counting is relaxed atomic
+    increments, plus the caller's clock reads for durations.
 */
 class MVENT_CORE_EXPORT StatsWriter
 {

@@ -10,7 +10,7 @@
 
 namespace mvent {
 
-// How the value bytes of an entry or event are to be read.
+// Encoding of the value bytes of an entry or event.
 enum ValueEncoding : quint32 {
     EncodingCbor = 1,     // one CBOR data item (RFC 8949)
     EncodingRawBytes = 2, // a QByteArray stored unchanged

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Test helper: publishes COUNT events called EVENT to itself through a MemoryEventHandler
-// whose handler throws on every tenth value, prints "done" once all arrived, then exits when
-// standard input closes or a line arrives, so the test can read its figures alive and exited.
+// whose handler throws on every tenth value, and prints "done" once all arrived. It exits
+// when standard input closes or a line arrives, so the test can read its figures alive.
 
 #include <memoryeventhandler.h>
 

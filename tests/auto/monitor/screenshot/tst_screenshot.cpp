@@ -46,8 +46,8 @@ void tst_Screenshot::initTestCase()
 
 int tst_Screenshot::runMonitor(const QStringList &arguments, QByteArray *output)
 {
-    // Two xvfb-run -a started at once can pick the same display number, and the loser fails
-    // with an error of xvfb-run itself rather than of mvent-monitor; such runs are retried.
+    // Two xvfb-run -a started at once can pick the same display number. The loser fails with
+    // an error of xvfb-run itself rather than of mvent-monitor, so such runs are retried.
     for (int attempt = 1;; ++attempt) {
         QProcess process;
         QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
