@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "attachment_p.h"
 
+#include "maintenance_p.h"
 #include "runtimedir_p.h"
 
 namespace mvent {
@@ -32,10 +33,43 @@ bool Attachment::open(const QString &name, const SharedMemoryPool::Options &opti
 
 void Attachment::close()
 {
+    stopMaintenance();
     notifier.reset(); // joins a notifier thread before the pool it reads goes away
     pool.reset();
     doorbell.close();
+}
+
+void Attachment::startMaintenance(QObject *context, std::function<void()> logMoved,
+                                  std::function<void()> destroyed)
+{
+    stopMaintenance();
     m_ticks = 0;
+    m_lastHead = pool->log()->headPosition();
+    m_destroyedReported = false;
+    m_maintenanceId = Maintenance::add([this, context, logMoved = std::move(logMoved),
+                                        destroyed = std::move(destroyed)] {
+        if (!maintain()) {
+            if (!m_destroyedReported) {
+                m_destroyedReported = true;
+                QMetaObject::invokeMethod(context, destroyed, Qt::QueuedConnection);
+            }
+            return;
+        }
+        // Only a moved head can leave records unread, so an idle pool wakes no thread.
+        const quint64 head = pool->log()->headPosition();
+        if (head != m_lastHead) {
+            m_lastHead = head;
+            QMetaObject::invokeMethod(context, logMoved, Qt::QueuedConnection);
+        }
+    });
+}
+
+void Attachment::stopMaintenance()
+{
+    if (m_maintenanceId != 0) {
+        Maintenance::remove(m_maintenanceId);
+        m_maintenanceId = 0;
+    }
 }
 
 void Attachment::createNotifier(Notifier::Mode mode, Notifier::Callbacks callbacks,
@@ -62,9 +96,6 @@ bool Attachment::maintain()
     }
     if (++m_ticks % 5 == 0) {
         pool->reclaimDeadSlots();
-    }
-    if (notifier) {
-        notifier->deliverPending();
     }
     return true;
 }

@@ -5,6 +5,9 @@
 #include "notifier_p.h"
 #include "pool_p.h"
 
+#include <QObject>
+
+#include <functional>
 #include <memory>
 
 namespace mvent {
@@ -26,17 +29,27 @@ public:
     // Creates the notifier; needs an attachment opened with a slot. It starts with start().
     void createNotifier(Notifier::Mode mode, Notifier::Callbacks callbacks, int maxSpinMicroseconds);
 
-    // The periodic work of the owner's maintenance timer: heartbeat, sweep of expired entries,
-    // reclaim of dead processes' slots every fifth call, and delivery of records whose writer
-    // died before it rang. Returns false if the pool was destroyed.
-    bool maintain();
+    // Starts the upkeep on the maintenance thread: heartbeat, sweep of expired entries and
+    // reclaim of dead processes' slots every fifth tick. close() stops it.
+    // After a tick that finds new log records, logMoved is queued to context's thread so that
+    // records whose writer died before ringing get delivered. Once the pool is destroyed,
+    // destroyed is queued there instead.
+    void startMaintenance(QObject *context, std::function<void()> logMoved,
+                          std::function<void()> destroyed);
 
     std::unique_ptr<Pool> pool;
     Doorbell doorbell;
     std::unique_ptr<Notifier> notifier;
 
 private:
+    // Runs one tick on the maintenance thread. Returns false if the pool was destroyed.
+    bool maintain();
+    void stopMaintenance();
+
+    int m_maintenanceId = 0;
     int m_ticks = 0;
+    quint64 m_lastHead = 0;
+    bool m_destroyedReported = false;
 };
 
 } // namespace mvent

@@ -131,7 +131,8 @@ void EventLog::copyHeader(quint64 position, RecordHeader *header) const
     std::memcpy(header, at(position), size_t(qMin<quint64>(sizeof *header, available)));
 }
 
-EventLog::ReadResult EventLog::read(Cursor *cursor, LogRecord *record, quint64 *missed) const
+EventLog::ReadResult EventLog::read(Cursor *cursor, LogRecord *record, quint64 *missed,
+                                    RecordFilter *filter) const
 {
     *missed = 0;
     for (;;) {
@@ -177,7 +178,17 @@ EventLog::ReadResult EventLog::read(Cursor *cursor, LogRecord *record, quint64 *
                 || std::memcmp(record->name.constData(), payload, header.nameLength) != 0) {
                 record->name = QByteArray(payload, header.nameLength);
             }
-            record->value = QByteArray(payload + header.nameLength, header.valueLength);
+            record->accepted = !filter || filter->accepts(header.kind, record->name);
+            const char *value = payload + header.nameLength;
+            if (!record->accepted) {
+                record->value.clear();
+            } else if (record->value.isDetached() && header.valueLength > 0) {
+                // No other reference shares the previous value, so its buffer is reused.
+                record->value.resize(qsizetype(header.valueLength));
+                std::memcpy(record->value.data(), value, header.valueLength);
+            } else {
+                record->value = QByteArray(value, header.valueLength);
+            }
         }
 
         // The writer moves the tail before it overwrites bytes, so a tail still at or below

@@ -41,6 +41,18 @@ struct LogRecord
     quint32 encoding = 0;
     QByteArray name;
     QByteArray value;
+    // False when the reader's filter declined the record: value is then left empty.
+    bool accepted = true;
+};
+
+// Lets a reader skip copying the values of records it will not deliver.
+class RecordFilter
+{
+public:
+    virtual ~RecordFilter() = default;
+    // Returns whether to copy the record. name may be overwritten meanwhile, and read() then
+    // discards the result and reads again.
+    virtual bool accepts(quint32 kind, QByteArrayView name) = 0;
 };
 
 /*
@@ -78,7 +90,9 @@ public:
     quint64 headPosition() const;
     // Reads the record at cursor and advances it. If the writer reclaimed records the cursor
     // had not read, the cursor moves to the oldest readable record and *missed counts them.
-    ReadResult read(Cursor *cursor, LogRecord *record, quint64 *missed) const;
+    // With a filter, a record it declines comes back with accepted false and no value.
+    ReadResult read(Cursor *cursor, LogRecord *record, quint64 *missed,
+                    RecordFilter *filter = nullptr) const;
 
 private:
     uchar *at(quint64 position) const { return m_ring + (position & (m_size - 1)); }

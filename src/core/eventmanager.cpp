@@ -14,13 +14,10 @@
 #include <QMutex>
 #include <QSet>
 #include <QThread>
-#include <QTimer>
+
+#include <unordered_map>
 
 namespace mvent {
-
-namespace {
-constexpr int MaintenanceIntervalMs = 1000;
-} // namespace
 
 class EventManagerPrivate
 {
@@ -35,7 +32,16 @@ public:
     bool open();
     void close();
     void handleDestroyed();
-    void recordPublished(const QByteArray &name, quint64 bytes);
+    // Per-thread cache of publish(): the last event name, encoded, and its stats record.
+    struct PublishCache
+    {
+        quint64 serial = 0; // serial of the manager, or 0 when name failed to encode
+        QString name;
+        QByteArray utf8;
+        layout::StatsRecord *record = nullptr;
+    };
+    const PublishCache &publishCacheFor(const QString &name, PoolError *failure);
+    void recordPublished(layout::StatsRecord *record, quint64 bytes);
     void updateFilter();
     void onRecord(const LogRecord &record);
     bool fail(const PoolError &failure) const { return errors.fail(failure); }
@@ -48,7 +54,6 @@ public:
     // References into the attachment, under the names the rest of this file uses.
     std::unique_ptr<Pool> &pool = attachment.pool;
     std::unique_ptr<Notifier> &notifier = attachment.notifier;
-    QTimer *maintenance = nullptr;
 
     // Read on the delivery thread, changed on the manager's thread.
     mutable QMutex subscriptionMutex;
@@ -57,17 +62,40 @@ public:
     std::shared_ptr<const EventManager::RecordHandler> handler;
     std::atomic<quint64> subscriptionGeneration = 1; // increases with every change above
 
-    // Delivery-thread cache of the last event name: a stream of one event skips the lock,
-    // the set lookup and the UTF-8 conversion.
-    struct NameCache
+    // Delivery-thread state of one event name. A stream of records then skips the lock, the
+    // set lookup, the UTF-8 conversion and the stats lookup.
+    struct NameEntry
     {
-        quint64 generation = 0;
-        QByteArray utf8;
         QString name;
         bool accepted = false;
         std::shared_ptr<const EventManager::RecordHandler> handler;
         layout::StatsRecord *receivedRecord = nullptr;
-    } cache;
+    };
+    // Delivery-thread cache of names, dropped whenever the subscriptions change. As the log
+    // reader's filter, it also selects the records whose values are copied.
+    class NameCache : public RecordFilter
+    {
+    public:
+        explicit NameCache(EventManagerPrivate *owner) : d(owner) { }
+        bool accepts(quint32 kind, QByteArrayView name) override
+        {
+            return kind == RecordEvent && entryFor(name)->accepted;
+        }
+        const NameEntry *entryFor(QByteArrayView name);
+
+    private:
+        struct Hash
+        {
+            using is_transparent = void;
+            size_t operator()(QByteArrayView bytes) const { return qHash(bytes); }
+        };
+        EventManagerPrivate *d;
+        quint64 generation = 0;
+        std::unordered_map<QByteArray, NameEntry, Hash, std::equal_to<>> entries;
+        // The entry found last; the record the reader returns is the one it filtered last.
+        const QByteArray *lastName = nullptr;
+        const NameEntry *lastEntry = nullptr;
+    } cache{this};
     // Distinguishes managers in the per-thread cache of publish(), where addresses can repeat.
     const quint64 serial = nextSerial.fetch_add(1, std::memory_order_relaxed);
     static inline std::atomic<quint64> nextSerial = 1;
@@ -114,49 +142,55 @@ bool EventManagerPrivate::open()
     callbacks.destroyed = [this] {
         QMetaObject::invokeMethod(q, [this] { handleDestroyed(); }, Qt::QueuedConnection);
     };
+    callbacks.filter = &cache;
     const Notifier::Mode mode = options.delivery == EventManager::DirectDelivery
             ? Notifier::ThreadMode
             : Notifier::EventLoopMode;
     attachment.createNotifier(mode, std::move(callbacks), options.maxSpinMicroseconds);
     updateFilter();
 
-    maintenance = new QTimer(q);
-    maintenance->setInterval(MaintenanceIntervalMs);
-    QObject::connect(maintenance, &QTimer::timeout, q, [this] {
-        if (!attachment.maintain()) {
-            handleDestroyed();
+    attachment.startMaintenance(q, [this] {
+        if (!notifier) {
             return;
         }
         if (StatsWriter *writer = pool->statsWriter(); writer && writer->block()) {
             writer->block()->lag.store(notifier->lag(), std::memory_order_relaxed);
         }
-    });
-    maintenance->start();
+        notifier->deliverPending();
+    }, [this] { handleDestroyed(); });
     succeed();
     Q_EMIT q->attachedChanged(true);
     return true;
 }
 
-void EventManagerPrivate::recordPublished(const QByteArray &name, quint64 bytes)
+const EventManagerPrivate::PublishCache &EventManagerPrivate::publishCacheFor(const QString &name,
+                                                                            PoolError *failure)
 {
-    StatsWriter *writer = pool ? pool->statsWriter() : nullptr;
+    // publish() runs on any thread, so each thread caches the encoded name of its last event
+    // and that name's stats record.
+    thread_local PublishCache cache;
+    if (cache.serial != serial || cache.name != name) {
+        cache.serial = 0;
+        const std::optional<QByteArray> encoded = Pool::encodeKey(name, failure);
+        if (!encoded) {
+            return cache;
+        }
+        cache.name = name;
+        cache.utf8 = *encoded;
+        StatsWriter *writer = pool->statsWriter();
+        cache.record = writer ? writer->record(layout::StatsEventPublished, cache.utf8) : nullptr;
+        cache.serial = serial;
+    }
+    return cache;
+}
+
+void EventManagerPrivate::recordPublished(layout::StatsRecord *record, quint64 bytes)
+{
+    StatsWriter *writer = pool->statsWriter();
     if (!writer || !writer->block()) {
         return;
     }
-    // publish() runs on any thread, so each thread caches the record of its last name.
-    struct PublishCache
-    {
-        quint64 serial = 0;
-        QByteArray name;
-        layout::StatsRecord *record = nullptr;
-    };
-    thread_local PublishCache cache;
-    if (cache.serial != serial || cache.name != name) {
-        cache.serial = serial;
-        cache.name = name;
-        cache.record = writer->record(layout::StatsEventPublished, name);
-    }
-    StatsWriter::count(cache.record, bytes, monotonicNs());
+    StatsWriter::count(record, bytes, monotonicNs());
     writer->block()->published.fetch_add(1, std::memory_order_relaxed);
     writer->block()->bytesOut.fetch_add(bytes, std::memory_order_relaxed);
 }
@@ -172,8 +206,6 @@ void EventManagerPrivate::handleDestroyed()
 void EventManagerPrivate::close()
 {
     const bool wasOpen = attachment.isOpen();
-    delete maintenance;
-    maintenance = nullptr;
     attachment.close();
     if (wasOpen) {
         Q_EMIT q->attachedChanged(false);
@@ -218,40 +250,67 @@ void EventManagerPrivate::updateFilter()
     }
 }
 
+const EventManagerPrivate::NameEntry *EventManagerPrivate::NameCache::entryFor(QByteArrayView name)
+{
+    const quint64 current = d->subscriptionGeneration.load(std::memory_order_acquire);
+    if (current != generation) {
+        generation = current;
+        entries.clear();
+        lastName = nullptr;
+        lastEntry = nullptr;
+    } else if (lastName && *lastName == name) {
+        return lastEntry;
+    }
+    auto found = entries.find(name);
+    if (found == entries.end()) {
+        // Names come from other processes and are not bounded; keep the cache small.
+        if (entries.size() >= 4096) {
+            entries.clear();
+        }
+        NameEntry entry;
+        QMutexLocker locker(&d->subscriptionMutex);
+        const QByteArray utf8 = name.toByteArray();
+        entry.accepted = d->all || d->names.contains(utf8);
+        if (entry.accepted) {
+            entry.name = QString::fromUtf8(utf8);
+            entry.handler = d->handler;
+            StatsWriter *writer = d->pool ? d->pool->statsWriter() : nullptr;
+            entry.receivedRecord = writer ? writer->record(layout::StatsEventReceived, utf8)
+                                          : nullptr;
+        }
+        found = entries.emplace(utf8, std::move(entry)).first;
+    }
+    lastName = &found->first;
+    lastEntry = &found->second;
+    return lastEntry;
+}
+
 void EventManagerPrivate::onRecord(const LogRecord &record)
 {
     if (record.kind != RecordEvent) {
         return;
     }
-    const quint64 generation = subscriptionGeneration.load(std::memory_order_acquire);
-    if (cache.generation != generation || cache.utf8 != record.name) {
-        QMutexLocker locker(&subscriptionMutex);
-        cache.generation = generation;
-        cache.utf8 = record.name;
-        cache.name = QString::fromUtf8(record.name);
-        cache.accepted = all || names.contains(record.name);
-        cache.handler = handler;
-        StatsWriter *writer = pool ? pool->statsWriter() : nullptr;
-        cache.receivedRecord = writer ? writer->record(layout::StatsEventReceived, record.name)
-                                      : nullptr;
-    }
-    if (!cache.accepted) {
+    const NameEntry *entry = cache.entryFor(record.name);
+    if (!entry->accepted) {
         return;
     }
     received.fetch_add(1, std::memory_order_relaxed);
-    if (cache.receivedRecord) {
+    if (entry->receivedRecord) {
         const qint64 now = monotonicNs();
-        StatsWriter::count(cache.receivedRecord, quint64(record.value.size()), now);
-        StatsWriter::addDuration(cache.receivedRecord, now - record.timeNs);
+        StatsWriter::count(entry->receivedRecord, quint64(record.value.size()), now);
+        StatsWriter::addDuration(entry->receivedRecord, now - record.timeNs);
         layout::StatsBlockHeader *block = pool->statsWriter()->block();
         block->received.fetch_add(1, std::memory_order_relaxed);
         block->bytesIn.fetch_add(quint64(record.value.size()), std::memory_order_relaxed);
     }
     const QVariant value = ValueCodec::decode(record.value, record.encoding);
-    if (cache.handler && *cache.handler) {
-        (*cache.handler)(cache.name, value, {record.sequence, record.timeNs, record.pid});
+    // The handler may change subscriptions and so drop the cache; keep what this call needs.
+    const QString name = entry->name;
+    if (const std::shared_ptr<const EventManager::RecordHandler> handler = entry->handler;
+        handler && *handler) {
+        (*handler)(name, value, {record.sequence, record.timeNs, record.pid});
     }
-    Q_EMIT q->eventReceived(cache.name, value);
+    Q_EMIT q->eventReceived(name, value);
 }
 
 EventManager::EventManager(const QString &poolName, QObject *parent)
@@ -268,7 +327,6 @@ EventManager::EventManager(const QString &poolName, const Options &options, QObj
 
 EventManager::~EventManager()
 {
-    d->maintenance = nullptr; // a child, deleted by QObject after this body
     d->attachment.close();    // joins the notifier thread before anything it uses goes away
 }
 
@@ -305,18 +363,20 @@ bool EventManager::publish(const QString &name, const QVariant &value, qint64 tt
                         QStringLiteral("cannot publish event '%1': %2").arg(name, message)});
     }
     PoolError failure;
-    const std::optional<QByteArray> encodedName = Pool::encodeKey(name, &failure);
-    if (!encodedName) {
+    const EventManagerPrivate::PublishCache &cache = d->publishCacheFor(name, &failure);
+    if (cache.serial == 0) {
         return d->fail(failure);
     }
-    const QByteArray &utf8 = *encodedName;
+    // Copies, because the cache belongs to this thread and a later publish() replaces it.
+    const QByteArray utf8 = cache.utf8;
+    layout::StatsRecord *const statsRecord = cache.record;
     const qint64 expiresMs = ttlMs > 0 ? wallClockMs() + ttlMs : 0;
     if (!d->pool->publishEvent(utf8, *encoded, expiresMs, &failure)) {
         return d->fail(failure);
     }
     d->pool->processes()->wakeWaiting(layout::ListenEvents, ProcessTable::eventFilterBit(utf8));
     d->published.fetch_add(1, std::memory_order_relaxed);
-    d->recordPublished(utf8, quint64(encoded->bytes.size()));
+    d->recordPublished(statsRecord, quint64(encoded->bytes.size()));
     d->succeed();
     return true;
 }

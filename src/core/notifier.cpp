@@ -89,10 +89,11 @@ void Notifier::stop()
 int Notifier::drain(int limit)
 {
     int delivered = 0;
-    LogRecord record;
+    LogRecord &record = m_record;
     quint64 missed = 0;
     while (delivered < limit && !m_stopping.load(std::memory_order_relaxed)) {
-        const EventLog::ReadResult result = m_pool->log()->read(&m_cursor, &record, &missed);
+        const EventLog::ReadResult result = m_pool->log()->read(&m_cursor, &record, &missed,
+                                                                m_callbacks.filter);
         if (missed && m_callbacks.missed) {
             m_callbacks.missed(missed);
         }
@@ -105,7 +106,7 @@ int Notifier::drain(int limit)
         if (record.pid != m_ownPid) {
             m_lastWriterCpu = int(record.cpu);
         }
-        if (m_callbacks.record) {
+        if (record.accepted && m_callbacks.record) {
             m_callbacks.record(record);
         }
     }
@@ -162,7 +163,7 @@ void Notifier::noteWakeUp()
 {
     // A sleep shorter than the maximum spin means that spinning would have caught the record
     // without a kernel wake-up: spin fully again.
-    if (m_sleptSinceNs != 0 && monotonicNs() - m_sleptSinceNs < m_maxSpinNs) {
+    if (m_sleptSinceNs != 0 && m_maxSpinNs > 0 && monotonicNs() - m_sleptSinceNs < m_maxSpinNs) {
         m_spinBudgetNs = m_maxSpinNs;
     }
     m_sleptSinceNs = 0;
@@ -203,7 +204,7 @@ void Notifier::onActivated()
         // announcement is caught by this check, one that appends after it rings the doorbell.
         m_pool->processes()->announceWaiting(slot);
         if (m_pool->log()->headPosition() == m_cursor.position) {
-            m_sleptSinceNs = monotonicNs();
+            m_sleptSinceNs = m_maxSpinNs > 0 ? monotonicNs() : 1;
             return;
         }
         m_pool->processes()->withdrawWaiting(slot);
@@ -235,7 +236,7 @@ void Notifier::threadMain()
             m_pool->processes()->withdrawWaiting(slot);
             continue;
         }
-        m_sleptSinceNs = monotonicNs();
+        m_sleptSinceNs = m_maxSpinNs > 0 ? monotonicNs() : 1;
         const int ready = ::poll(&descriptor, 1, PollTimeoutMs);
         m_pool->processes()->withdrawWaiting(slot);
         if (ready > 0) {

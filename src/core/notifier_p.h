@@ -43,6 +43,8 @@ public:
         std::function<void(const LogRecord &record)> record;
         std::function<void(quint64 count)> missed;   // records overwritten before being read
         std::function<void()> destroyed;             // the pool was destroyed
+        // Records it declines reach neither record nor a value copy; must outlive the notifier.
+        RecordFilter *filter = nullptr;
     };
 
     // pool must outlive the notifier; the notifier owns the doorbell of pool's slot.
@@ -55,7 +57,7 @@ public:
     // Starts at from, for example Pool::attachCursor().
     void start(const EventLog::Cursor &from);
     void stop();
-    // Delivers what is pending now; for the maintenance tick of EventLoopMode.
+    // Delivers what is pending now; the maintenance tick queues it in EventLoopMode.
     void deliverPending();
     // Records appended to the log that this notifier has not read yet.
     quint64 lag() const;
@@ -82,6 +84,7 @@ private:
     Mode m_mode;
     Callbacks m_callbacks;
     EventLog::Cursor m_cursor;
+    LogRecord m_record; // reused, so that a stream of records reuses the name and value buffers
     QSocketNotifier *m_socketNotifier = nullptr;
     QObject *m_context = nullptr;
     std::thread m_thread;

@@ -15,15 +15,8 @@
 #include <QMutex>
 #include <QPointer>
 #include <QThread>
-#include <QTimer>
 
 namespace mvent {
-
-namespace {
-
-constexpr int MaintenanceIntervalMs = 1000;
-
-} // namespace
 
 class SharedMemoryPoolPrivate
 {
@@ -40,7 +33,6 @@ public:
     void close();
     void startListening();
     void onRecord(const LogRecord &record);
-    void onMaintenance();
     void handleDestroyed();
 
     bool fail(const PoolError &failure) const { return errors.fail(failure); }
@@ -53,7 +45,6 @@ public:
     // References into the attachment, under the names the rest of this file uses.
     std::unique_ptr<Pool> &pool = attachment.pool;
     std::unique_ptr<Notifier> &notifier = attachment.notifier;
-    QTimer *maintenance = nullptr;
     bool listening = false;
 
     ErrorState errors;
@@ -76,10 +67,11 @@ bool SharedMemoryPoolPrivate::open()
         // Change listeners do not spin: value changes are state, not a latency-critical stream.
         attachment.createNotifier(Notifier::EventLoopMode, std::move(callbacks), 0);
     }
-    maintenance = new QTimer(q);
-    maintenance->setInterval(MaintenanceIntervalMs);
-    QObject::connect(maintenance, &QTimer::timeout, q, [this] { onMaintenance(); });
-    maintenance->start();
+    attachment.startMaintenance(q, [this] {
+        if (notifier) {
+            notifier->deliverPending();
+        }
+    }, [this] { handleDestroyed(); });
     if (listening) {
         listening = false;
         startListening();
@@ -92,8 +84,6 @@ bool SharedMemoryPoolPrivate::open()
 void SharedMemoryPoolPrivate::close()
 {
     const bool wasOpen = attachment.isOpen();
-    delete maintenance;
-    maintenance = nullptr;
     attachment.close();
     if (wasOpen) {
         Q_EMIT q->attachedChanged(false);
@@ -149,13 +139,6 @@ void SharedMemoryPoolPrivate::handleDestroyed()
     }, Qt::QueuedConnection);
 }
 
-void SharedMemoryPoolPrivate::onMaintenance()
-{
-    if (!attachment.maintain()) {
-        handleDestroyed();
-    }
-}
-
 QVariantMap PoolStats::toVariantMap() const
 {
     return {
@@ -195,7 +178,6 @@ SharedMemoryPool::SharedMemoryPool(const QString &name, const Options &options, 
 
 SharedMemoryPool::~SharedMemoryPool()
 {
-    d->maintenance = nullptr; // a child, deleted by QObject after this body
     d->attachment.close();
 }
 

@@ -153,6 +153,7 @@ private Q_SLOTS:
 
     void publishersAndSubscribersAgreeOnOrder();
     void identicalValuesReachOwnProcess();
+    void storedValuesStayIntact();
     void identicalValuesReachOtherProcess();
     void shortLivedPublisherIsReceived();
     void killedSubscriberIsReplaced();
@@ -347,6 +348,49 @@ void tst_Events::identicalValuesReachOwnProcess()
     QCOMPARE(handler.manager()->missedCount(), 0u);
 }
 
+void tst_Events::storedValuesStayIntact()
+{
+    // The reader reuses its value buffer when no reference shares the previous value. Values
+    // a handler stores must not change when later records arrive. Unsubscribed names in
+    // between and a subscription added midway exercise the name cache that filters records.
+    const QString pool = createPool("kept");
+    QVERIFY(!pool.isEmpty());
+    MemoryEventHandler handler(pool);
+    QVERIFY2(handler.isAttached(), qPrintable(handler.errorString()));
+
+    QVariantList stored;
+    QVariantList late;
+    handler.on(QStringLiteral("kept"), [&stored](const QVariant &value) { stored.append(value); });
+    constexpr int Count = 300;
+    const auto valueFor = [](int i) {
+        return QByteArray(1 + (i * 37) % 900, char('a' + i % 26)) + QByteArray::number(i);
+    };
+    for (int i = 0; i < Count; ++i) {
+        QVERIFY2(handler.publish(QStringLiteral("kept"), valueFor(i)),
+                 qPrintable(handler.errorString()));
+        QVERIFY(handler.publish(QStringLiteral("ignored"), valueFor(i + 1)));
+        if (i == Count / 2) {
+            QTRY_COMPARE(stored.size(), i + 1);
+            handler.on(QStringLiteral("late"), [&late](const QVariant &value) { late.append(value); });
+        }
+        if (i > Count / 2) {
+            QVERIFY(handler.publish(QStringLiteral("late"), i));
+        }
+        if (i % 7 == 0) {
+            QCoreApplication::processEvents();
+        }
+    }
+
+    QTRY_COMPARE(stored.size(), Count);
+    for (int i = 0; i < Count; ++i) {
+        QCOMPARE(stored.at(i).toByteArray(), valueFor(i));
+    }
+    QTRY_COMPARE(late.size(), Count - Count / 2 - 1);
+    QCOMPARE(late.first().toInt(), Count / 2 + 1);
+    QCOMPARE(late.last().toInt(), Count - 1);
+    QCOMPARE(handler.manager()->missedCount(), 0u);
+}
+
 void tst_Events::identicalValuesReachOtherProcess()
 {
     const QString pool = createPool("same");
@@ -505,7 +549,7 @@ void tst_Events::idleSubscriberUsesNoCpu()
 {
     // The idle period is the quantity under test, so this test waits instead of polling.
     constexpr int IdleMs = 2000;
-    // A 1 Hz maintenance timer wakes the subscriber twice in this period. Each wake-up costs
+    // The 1 Hz maintenance thread wakes twice in this period. Each wake-up costs
     // far less than one tick, so the bound leaves room for tick accounting granularity.
     constexpr qint64 MaxIdleTicks = 5;
     const QString pool = createPool("idle");

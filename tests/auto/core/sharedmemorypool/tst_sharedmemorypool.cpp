@@ -68,6 +68,7 @@ private Q_SLOTS:
     void clearRemovesEveryKey();
     void statsAccountForEveryByte();
     void expiredValueIsNeverReturned();
+    void expiredEntriesAreSweptWhileOwnerThreadIsBusy();
     void removeExpiredReclaimsEntry();
     void invalidPoolNameIsRejected_data();
     void invalidPoolNameIsRejected();
@@ -306,6 +307,22 @@ void tst_SharedMemoryPool::statsAccountForEveryByte()
     QVERIFY(filled.usedBytes > 20 * 50);
     QCOMPARE(filled.usedBytes + filled.freeBytes, filled.heapSize);
     QVERIFY(filled.eventSequence >= empty.eventSequence + 20);
+}
+
+void tst_SharedMemoryPool::expiredEntriesAreSweptWhileOwnerThreadIsBusy()
+{
+    // The upkeep runs on a thread of the library, not on a timer of the owner's event loop,
+    // so a thread that never returns to its loop still gets expired entries removed.
+    SharedMemoryPool pool(uniqueName("sweep"), smallOptions());
+    QVERIFY2(pool.isAttached(), qPrintable(describe(pool)));
+    QVERIFY(pool.set(QStringLiteral("short"), 1, 100));
+    QCOMPARE(pool.stats().entryCount, 1);
+    // Not QTRY_: this thread must not process events while it waits.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (pool.stats().entryCount != 0 && std::chrono::steady_clock::now() < deadline) {
+        QThread::msleep(50);
+    }
+    QCOMPARE(pool.stats().entryCount, 0);
 }
 
 void tst_SharedMemoryPool::expiredValueIsNeverReturned()
