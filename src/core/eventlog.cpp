@@ -65,7 +65,7 @@ void EventLog::reclaimUntil(quint64 end)
 }
 
 quint64 EventLog::append(quint32 kind, QByteArrayView name, QByteArrayView value,
-                         quint32 encoding, quint32 pid)
+                         quint32 encoding, quint32 pid, qint64 *timeNs)
 {
     const quint64 size = recordSize(name.size(), value.size());
     quint64 head = m_state->head.load(std::memory_order_relaxed);
@@ -86,6 +86,9 @@ quint64 EventLog::append(quint32 kind, QByteArrayView name, QByteArrayView value
     header->kind = kind;
     header->sequence = sequence;
     header->timeNs = monotonicNs();
+    if (timeNs) {
+        *timeNs = header->timeNs;
+    }
     header->pid = pid;
     header->nameLength = quint16(name.size());
     header->cpu = quint16(qMax(::sched_getcpu(), 0));

@@ -81,9 +81,9 @@ public:
     quint64 maxValueLength(qsizetype nameLength) const;
 
     // Appends a record; the caller holds the pool lock and has checked the size. Returns its
-    // sequence number.
+    // sequence number, and stores its CLOCK_MONOTONIC time in nanoseconds in *timeNs if given.
     quint64 append(quint32 kind, QByteArrayView name, QByteArrayView value, quint32 encoding,
-                   quint32 pid);
+                   quint32 pid, qint64 *timeNs = nullptr);
 
     // A cursor at the newest end: the next record read is the next one appended.
     Cursor endCursor() const;

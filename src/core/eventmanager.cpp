@@ -41,7 +41,7 @@ public:
         layout::StatsRecord *record = nullptr;
     };
     const PublishCache &publishCacheFor(const QString &name, PoolError *failure);
-    void recordPublished(layout::StatsRecord *record, quint64 bytes);
+    void recordPublished(layout::StatsRecord *record, quint64 bytes, qint64 nowNs);
     void updateFilter();
     void onRecord(const LogRecord &record);
     bool fail(const PoolError &failure) const { return errors.fail(failure); }
@@ -184,13 +184,13 @@ const EventManagerPrivate::PublishCache &EventManagerPrivate::publishCacheFor(co
     return cache;
 }
 
-void EventManagerPrivate::recordPublished(layout::StatsRecord *record, quint64 bytes)
+void EventManagerPrivate::recordPublished(layout::StatsRecord *record, quint64 bytes, qint64 nowNs)
 {
     StatsWriter *writer = pool->statsWriter();
     if (!writer || !writer->block()) {
         return;
     }
-    StatsWriter::count(record, bytes, monotonicNs());
+    StatsWriter::count(record, bytes, nowNs);
     writer->block()->published.fetch_add(1, std::memory_order_relaxed);
     writer->block()->bytesOut.fetch_add(bytes, std::memory_order_relaxed);
 }
@@ -295,8 +295,8 @@ void EventManagerPrivate::onRecord(const LogRecord &record)
         return;
     }
     received.fetch_add(1, std::memory_order_relaxed);
+    const qint64 now = monotonicNs();
     if (entry->receivedRecord) {
-        const qint64 now = monotonicNs();
         StatsWriter::count(entry->receivedRecord, quint64(record.value.size()), now);
         StatsWriter::addDuration(entry->receivedRecord, now - record.timeNs);
         layout::StatsBlockHeader *block = pool->statsWriter()->block();
@@ -308,7 +308,7 @@ void EventManagerPrivate::onRecord(const LogRecord &record)
     const QString name = entry->name;
     if (const std::shared_ptr<const EventManager::RecordHandler> handler = entry->handler;
         handler && *handler) {
-        (*handler)(name, value, {record.sequence, record.timeNs, record.pid});
+        (*handler)(name, value, {record.sequence, record.timeNs, record.pid, now});
     }
     Q_EMIT q->eventReceived(name, value);
 }
@@ -371,12 +371,13 @@ bool EventManager::publish(const QString &name, const QVariant &value, qint64 tt
     const QByteArray utf8 = cache.utf8;
     layout::StatsRecord *const statsRecord = cache.record;
     const qint64 expiresMs = ttlMs > 0 ? wallClockMs() + ttlMs : 0;
-    if (!d->pool->publishEvent(utf8, *encoded, expiresMs, &failure)) {
+    qint64 sentNs = 0;
+    if (!d->pool->publishEvent(utf8, *encoded, expiresMs, &sentNs, &failure)) {
         return d->fail(failure);
     }
     d->pool->processes()->wakeWaiting(layout::ListenEvents, ProcessTable::eventFilterBit(utf8));
     d->published.fetch_add(1, std::memory_order_relaxed);
-    d->recordPublished(statsRecord, quint64(encoded->bytes.size()));
+    d->recordPublished(statsRecord, quint64(encoded->bytes.size()), sentNs);
     d->succeed();
     return true;
 }

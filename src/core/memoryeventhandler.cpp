@@ -42,8 +42,10 @@ public:
 
     int add(const QString &name, QObject *context, MemoryEventHandler::Callback callback);
     void dispatch(const QString &name, const QVariant &value);
-    void invoke(const MemoryEventHandler::Callback &callback, layout::StatsRecord *stats,
-                const QString &name, const QVariant &value);
+    // Calls callback and records its duration from startedNs, or from now if startedNs is 0.
+    // Returns the time it finished, or 0 without stats.
+    qint64 invoke(const MemoryEventHandler::Callback &callback, layout::StatsRecord *stats,
+                  const QString &name, const QVariant &value, qint64 startedNs = 0);
 
     // Lets queued calls that arrive after this object is gone find that out. Calls hold the
     // mutex while they run, so the destructor waits for a running one.
@@ -111,11 +113,14 @@ int MemoryEventHandlerPrivate::add(const QString &name, QObject *context,
     return handler.id;
 }
 
-void MemoryEventHandlerPrivate::invoke(const MemoryEventHandler::Callback &callback,
-                                       layout::StatsRecord *stats, const QString &name,
-                                       const QVariant &value)
+qint64 MemoryEventHandlerPrivate::invoke(const MemoryEventHandler::Callback &callback,
+                                         layout::StatsRecord *stats, const QString &name,
+                                         const QVariant &value, qint64 startedNs)
 {
-    const qint64 started = stats ? monotonicNs() : 0;
+    qint64 started = startedNs;
+    if (stats && started == 0) {
+        started = monotonicNs();
+    }
     bool failed = false;
     try {
         callback(value);
@@ -131,8 +136,9 @@ void MemoryEventHandlerPrivate::invoke(const MemoryEventHandler::Callback &callb
         qCWarning(lcEvent, "handler of event %s threw an exception of unknown type", qPrintable(name));
         Q_EMIT q->handlerFailed(name, QStringLiteral("exception of unknown type"));
     }
+    qint64 finished = 0;
     if (stats) {
-        const qint64 finished = monotonicNs();
+        finished = monotonicNs();
         StatsWriter::count(stats, 0, finished);
         StatsWriter::addDuration(stats, finished - started);
         if (failed) {
@@ -145,6 +151,7 @@ void MemoryEventHandlerPrivate::invoke(const MemoryEventHandler::Callback &callb
             }
         }
     }
+    return finished;
 }
 
 void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &value)
@@ -157,12 +164,16 @@ void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &va
         cachedHandlers = handlers.value(name);
     }
     const QList<Handler> targets = cachedHandlers; // a handler may change the table
+    // Handlers called here one after another share clock reads: each one's time starts when
+    // the previous one finished.
+    qint64 startedNs = 0;
     for (const Handler &handler : targets) {
         if (handler.relay) {
             // Direct or queued by the receiver's thread, as for any signal.
             Q_EMIT handler.relay->deliver(name, value);
+            startedNs = 0;
         } else {
-            invoke(handler.callback, handler.stats, name, value);
+            startedNs = invoke(handler.callback, handler.stats, name, value, startedNs);
         }
     }
     Q_EMIT q->eventReceived(name, value);

@@ -159,11 +159,18 @@ bool Notifier::spinForRecords()
     return found;
 }
 
+void Notifier::noteSleep()
+{
+    // The length of a sleep matters only where spinning could replace it, so a listener on
+    // its writer's CPU skips both clock reads.
+    m_sleptSinceNs = m_maxSpinNs > 0 && ::sched_getcpu() != m_lastWriterCpu ? monotonicNs() : 0;
+}
+
 void Notifier::noteWakeUp()
 {
     // A sleep shorter than the maximum spin means that spinning would have caught the record
     // without a kernel wake-up: spin fully again.
-    if (m_sleptSinceNs != 0 && m_maxSpinNs > 0 && monotonicNs() - m_sleptSinceNs < m_maxSpinNs) {
+    if (m_sleptSinceNs != 0 && monotonicNs() - m_sleptSinceNs < m_maxSpinNs) {
         m_spinBudgetNs = m_maxSpinNs;
     }
     m_sleptSinceNs = 0;
@@ -204,7 +211,7 @@ void Notifier::onActivated()
         // announcement is caught by this check, one that appends after it rings the doorbell.
         m_pool->processes()->announceWaiting(slot);
         if (m_pool->log()->headPosition() == m_cursor.position) {
-            m_sleptSinceNs = m_maxSpinNs > 0 ? monotonicNs() : 1;
+            noteSleep();
             return;
         }
         m_pool->processes()->withdrawWaiting(slot);
@@ -236,7 +243,7 @@ void Notifier::threadMain()
             m_pool->processes()->withdrawWaiting(slot);
             continue;
         }
-        m_sleptSinceNs = m_maxSpinNs > 0 ? monotonicNs() : 1;
+        noteSleep();
         const int ready = ::poll(&descriptor, 1, PollTimeoutMs);
         m_pool->processes()->withdrawWaiting(slot);
         if (ready > 0) {

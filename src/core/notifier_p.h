@@ -77,6 +77,7 @@ private:
     void threadMain();
     // Spins until a record is appended or the adaptive budget runs out; true if one came.
     bool spinForRecords();
+    void noteSleep();
     void noteWakeUp();
 
     Pool *m_pool;
@@ -93,7 +94,7 @@ private:
     bool m_continuationQueued = false;
     qint64 m_maxSpinNs = 0;
     qint64 m_spinBudgetNs = 0;
-    qint64 m_sleptSinceNs = 0;  // CLOCK_MONOTONIC when the last sleep began, 0 while awake
+    qint64 m_sleptSinceNs = 0;  // CLOCK_MONOTONIC when the last sleep began, 0 if not tracked
     int m_lastWriterCpu = -1;
     const quint32 m_ownPid = quint32(::getpid());
 };

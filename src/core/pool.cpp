@@ -533,7 +533,7 @@ bool Pool::set(QByteArrayView key, const EncodedValue &value, qint64 expiresMs, 
 }
 
 bool Pool::publishEvent(QByteArrayView name, const EncodedValue &value, qint64 expiresMs,
-                        PoolError *error)
+                        qint64 *sentNs, PoolError *error)
 {
     if (name.isEmpty() || name.size() > MaxKeyBytes) {
         return error->set(Error::InvalidKey, QStringLiteral("event name is empty or longer than "
@@ -551,7 +551,7 @@ bool Pool::publishEvent(QByteArrayView name, const EncodedValue &value, qint64 e
     if (expiresMs != 0 && !insertLocked(name, value, expiresMs, error)) {
         return false;
     }
-    m_log->append(RecordEvent, name, value.bytes, value.encoding, m_pid);
+    m_log->append(RecordEvent, name, value.bytes, value.encoding, m_pid, sentNs);
     return true;
 }
 

@@ -53,10 +53,10 @@ public:
     // Returns std::nullopt when the key is missing or expired; error->code distinguishes failures.
     std::optional<EncodedValue> get(QByteArrayView key, PoolError *error) const;
     bool remove(QByteArrayView key, bool *existed, PoolError *error);
-    // Appends an event to the log; a non-zero expiresMs also stores the value under the event
-    // name until then, for late joiners.
+    // Appends an event to the log and stores its CLOCK_MONOTONIC time in *sentNs. A non-zero
+    // expiresMs also stores the value under the event name until then, for late joiners.
     bool publishEvent(QByteArrayView name, const EncodedValue &value, qint64 expiresMs,
-                      PoolError *error);
+                      qint64 *sentNs, PoolError *error);
     std::optional<QList<QByteArray>> keys(PoolError *error) const;
     bool clear(PoolError *error);
     // Removes expired entries, logging a removal for each. Returns the count or -1 on error.
