@@ -2,6 +2,8 @@
 #include "doorbell_p.h"
 
 #include "clock_p.h"
+#include "logging_p.h"
+#include "maintenance_p.h"
 #include "runtimedir_p.h"
 
 #include <QDir>
@@ -9,9 +11,13 @@
 #include <QRandomGenerator>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace mvent {
@@ -20,7 +26,7 @@ namespace {
 
 constexpr char FilePrefix[] = ".bell-";
 
-// Removes the FIFOs of dead processes; the name starts with the owner's pid. FIFOs of live
+// Removes the sockets of dead processes; the name starts with the owner's pid. Sockets of live
 // processes that no slot references stay, and each open lists them all.
 void removeOrphans()
 {
@@ -37,23 +43,142 @@ void removeOrphans()
     }
 }
 
-// Opens the FIFO at path for writing, or returns -1 if something else has taken its place.
-// A symbolic link or regular file there would otherwise receive the wake-up byte, which
-// overwrites the first byte of the file it leads to, for example a pool's magic number.
-int openFifo(const QString &path)
+// The address of a socket file. A path longer than sockaddr_un allows is reached through
+// /proc/self/fd and a descriptor of its directory, which stays open as long as this object.
+class SocketAddress
 {
-    // Read-write, so that a listener that has gone cannot make the write raise SIGPIPE.
-    const int fd = ::open(QFile::encodeName(path).constData(),
-                          O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
+public:
+    explicit SocketAddress(const QString &path)
+    {
+        std::memset(&m_address, 0, sizeof m_address);
+        m_address.sun_family = AF_UNIX;
+        const QByteArray native = QFile::encodeName(path);
+        if (size_t(native.size()) < sizeof m_address.sun_path) {
+            std::memcpy(m_address.sun_path, native.constData(), size_t(native.size()));
+            m_valid = true;
+            return;
+        }
+        const qsizetype slash = native.lastIndexOf('/');
+        m_directory = ::open(native.left(qMax<qsizetype>(slash, 1)).constData(),
+                             O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (m_directory < 0) {
+            return;
+        }
+        const QByteArray viaProc = "/proc/self/fd/" + QByteArray::number(m_directory)
+                + native.mid(slash);
+        if (size_t(viaProc.size()) < sizeof m_address.sun_path) {
+            std::memcpy(m_address.sun_path, viaProc.constData(), size_t(viaProc.size()));
+            m_valid = true;
+        }
+    }
+    ~SocketAddress()
+    {
+        if (m_directory >= 0) {
+            ::close(m_directory);
+        }
+    }
+    Q_DISABLE_COPY_MOVE(SocketAddress)
+
+    bool isValid() const { return m_valid; }
+    const sockaddr *get() const { return reinterpret_cast<const sockaddr *>(&m_address); }
+    socklen_t size() const { return socklen_t(sizeof m_address); }
+
+private:
+    sockaddr_un m_address;
+    int m_directory = -1;
+    bool m_valid = false;
+};
+
+QString systemError(const char *what, const QString &path)
+{
+    return QStringLiteral("cannot %1 the wake-up socket %2: %3")
+            .arg(QLatin1String(what), path, QString::fromLocal8Bit(std::strerror(errno)));
+}
+
+// Returns true if fd is an eventfd. A wake-up written to any other kind of descriptor would
+// change a file or pipe that belongs to someone else.
+bool isEventFd(int fd)
+{
+    char link[64];
+    char target[64];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    const ssize_t length = ::readlink(link, target, sizeof target - 1);
+    if (length <= 0) {
+        return false;
+    }
+    target[length] = '\0';
+    return std::strcmp(target, "anon_inode:[eventfd]") == 0;
+}
+
+// Connects to the listener called name without blocking; -1 if none can be reached.
+int connectTo(QByteArrayView name)
+{
+    const SocketAddress address(Doorbell::pathFor(name));
+    if (!address.isValid()) {
         return -1;
     }
-    struct stat info;
-    if (::fstat(fd, &info) != 0 || !S_ISFIFO(info.st_mode)) {
+    const int connection = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (connection < 0) {
+        return -1;
+    }
+    if (::connect(connection, address.get(), address.size()) != 0) {
+        // EAGAIN: the listener's backlog is full of earlier connections, and accepting each
+        // of them rings it, so this wake-up is not lost. Any other error: no listener.
+        ::close(connection);
+        return -1;
+    }
+    // The listener's pid is the first part of its name, so a socket that another process put
+    // in its place is not trusted with wake-ups.
+    ucred peer{};
+    socklen_t length = sizeof peer;
+    const qint64 expectedPid = QByteArray(name.data(), name.size()).split('-').value(0).toLongLong();
+    if (::getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0
+        || peer.uid != ::geteuid() || peer.pid != expectedPid) {
+        ::close(connection);
+        return -1;
+    }
+    return connection;
+}
+
+enum class Receive { Descriptor, NotYet, Failed };
+
+// Reads the eventfd that the listener sends on connection, without blocking.
+Receive receiveDescriptor(int connection, int *eventFd)
+{
+    char byte = 0;
+    iovec data{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr message{};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    const ssize_t received = ::recvmsg(connection, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return Receive::NotYet;
+    }
+    if (received <= 0) {
+        return Receive::Failed;
+    }
+    const cmsghdr *header = CMSG_FIRSTHDR(&message);
+    if (!header || header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS
+        || header->cmsg_len != CMSG_LEN(sizeof(int))) {
+        return Receive::Failed;
+    }
+    int fd = -1;
+    std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
+    if (!isEventFd(fd)) {
         ::close(fd);
-        return -1;
+        return Receive::Failed;
     }
-    return fd;
+    *eventFd = fd;
+    return Receive::Descriptor;
+}
+
+void writeEventFd(int fd)
+{
+    const quint64 one = 1;
+    [[maybe_unused]] const ssize_t written = ::write(fd, &one, sizeof one);
 }
 
 } // namespace
@@ -76,8 +201,9 @@ void Doorbell::removeStale(QByteArrayView name)
     }
 }
 
-// NOTE: a FIFO deleted or replaced while its listener runs is not created again; the listener
-// then receives records only on its 1-second maintenance tick.
+// NOTE: a socket file deleted or replaced while its listener runs is not created again.
+// Writers that already hold the eventfd still wake the listener; new writers reach it only
+// through its 1-second maintenance tick.
 bool Doorbell::open(QString *errorMessage)
 {
     close();
@@ -85,58 +211,130 @@ bool Doorbell::open(QString *errorMessage)
         return false;
     }
     removeOrphans();
+    m_eventFd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (m_eventFd < 0) {
+        *errorMessage = QStringLiteral("cannot create the wake-up eventfd: %1")
+                                .arg(QString::fromLocal8Bit(std::strerror(errno)));
+        return false;
+    }
     for (int attempt = 0; attempt < 8; ++attempt) {
         const QByteArray name = QByteArray::number(::getpid()) + '-'
                 + QByteArray::number(QRandomGenerator::system()->generate64(), 16);
         const QString path = pathFor(name);
-        const QByteArray nativePath = QFile::encodeName(path);
-        if (::mkfifo(nativePath.constData(), 0600) != 0) {
-            if (errno == EEXIST) {
-                continue;
-            }
-            *errorMessage = QStringLiteral("cannot create the wake-up FIFO %1: %2")
-                                    .arg(path, QString::fromLocal8Bit(std::strerror(errno)));
+        const SocketAddress address(path);
+        if (!address.isValid()) {
+            *errorMessage = QStringLiteral("the wake-up socket path %1 is too long for a Unix "
+                                           "socket; set MVENT_RUNTIME_DIR to a shorter directory")
+                                    .arg(path);
+            close();
             return false;
         }
-        m_fd = ::open(nativePath.constData(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-        if (m_fd < 0) {
-            *errorMessage = QStringLiteral("cannot open the wake-up FIFO %1: %2")
-                                    .arg(path, QString::fromLocal8Bit(std::strerror(errno)));
-            ::unlink(nativePath.constData());
+        m_socket = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (m_socket < 0) {
+            *errorMessage = systemError("create", path);
+            close();
+            return false;
+        }
+        if (::bind(m_socket, address.get(), address.size()) != 0) {
+            const int bindError = errno;
+            ::close(m_socket);
+            m_socket = -1;
+            if (bindError == EADDRINUSE) {
+                continue;
+            }
+            errno = bindError;
+            *errorMessage = systemError("bind", path);
+            close();
             return false;
         }
         m_name = name;
         m_path = path;
+        ::chmod(QFile::encodeName(path).constData(), 0600);
+        if (::listen(m_socket, SOMAXCONN) != 0) {
+            *errorMessage = systemError("listen on", path);
+            close();
+            return false;
+        }
+        m_watchId = Maintenance::addWatch(m_socket, [this] { serve(); });
         return true;
     }
-    *errorMessage = QStringLiteral("cannot create a wake-up FIFO with a unique name in %1")
+    *errorMessage = QStringLiteral("cannot create a wake-up socket with a unique name in %1")
                             .arg(runtimeDirectoryPath());
+    close();
     return false;
 }
 
 void Doorbell::close()
 {
-    if (m_fd >= 0) {
-        ::close(m_fd);
-        m_fd = -1;
+    if (m_watchId != 0) {
+        Maintenance::remove(m_watchId); // waits for a running serve()
+        m_watchId = 0;
+    }
+    if (m_socket >= 0) {
+        ::close(m_socket);
+        m_socket = -1;
         ::unlink(QFile::encodeName(m_path).constData());
+    }
+    if (m_eventFd >= 0) {
+        ::close(m_eventFd);
+        m_eventFd = -1;
     }
     m_name.clear();
     m_path.clear();
 }
 
+void Doorbell::serve()
+{
+    for (;;) {
+        const int connection = ::accept4(m_socket, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (connection < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                qCWarning(lcEvent, "accepting on the wake-up socket %s failed: %s",
+                          qPrintable(m_path), std::strerror(errno));
+            }
+            return;
+        }
+        ucred peer{};
+        socklen_t length = sizeof peer;
+        if (::getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0
+            && peer.uid == ::geteuid()) {
+            char byte = 'b';
+            iovec data{&byte, 1};
+            alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+            msghdr message{};
+            message.msg_iov = &data;
+            message.msg_iovlen = 1;
+            message.msg_control = control;
+            message.msg_controllen = sizeof control;
+            cmsghdr *header = CMSG_FIRSTHDR(&message);
+            header->cmsg_level = SOL_SOCKET;
+            header->cmsg_type = SCM_RIGHTS;
+            header->cmsg_len = CMSG_LEN(sizeof(int));
+            std::memcpy(CMSG_DATA(header), &m_eventFd, sizeof m_eventFd);
+            // A writer that exited or gave up has closed its end: EPIPE is expected then.
+            if (::sendmsg(connection, &message, MSG_NOSIGNAL) != 1 && errno != EPIPE
+                && errno != ECONNRESET) {
+                qCWarning(lcEvent, "sending the wake-up eventfd on %s failed: %s",
+                          qPrintable(m_path), std::strerror(errno));
+            }
+        }
+        ::close(connection);
+        // The writer connected instead of ringing. Ringing after the hand-over means that a
+        // writer that does not find the eventfd yet can rely on this ring still coming.
+        ringSelf();
+    }
+}
+
 int Doorbell::drain()
 {
-    // Writers ring only after the listener announced sleep, so one byte is the rule. A byte
-    // left over wakes the listener once more, and it then finds nothing new.
-    char buffer[64];
-    return ::read(m_fd, buffer, sizeof buffer) > 0 ? 1 : 0;
+    // Reading an eventfd returns its counter and resets it, so one read takes every ring.
+    quint64 count = 0;
+    return ::read(m_eventFd, &count, sizeof count) == ssize_t(sizeof count) && count > 0 ? 1 : 0;
 }
 
 void Doorbell::ringSelf()
 {
-    const char byte = 1;
-    [[maybe_unused]] const ssize_t written = ::write(m_fd, &byte, 1);
+    writeEventFd(m_eventFd);
 }
 
 DoorbellRinger::DoorbellRinger(quint32 slots)
@@ -146,11 +344,20 @@ DoorbellRinger::DoorbellRinger(quint32 slots)
 
 DoorbellRinger::~DoorbellRinger()
 {
-    for (const Entry &entry : m_entries) {
-        if (entry.fd >= 0) {
-            ::close(entry.fd);
-        }
+    for (Entry &entry : m_entries) {
+        reset(&entry);
     }
+}
+
+void DoorbellRinger::reset(Entry *entry)
+{
+    if (entry->eventFd >= 0) {
+        ::close(entry->eventFd);
+    }
+    if (entry->connection >= 0) {
+        ::close(entry->connection);
+    }
+    *entry = Entry();
 }
 
 void DoorbellRinger::ring(quint32 slot, QByteArrayView name)
@@ -161,16 +368,32 @@ void DoorbellRinger::ring(quint32 slot, QByteArrayView name)
     QMutexLocker locker(&m_mutex);
     Entry &entry = m_entries[slot];
     if (entry.name != name) {
-        if (entry.fd >= 0) {
-            ::close(entry.fd);
-        }
+        reset(&entry);
         entry.name = name.toByteArray();
-        entry.fd = openFifo(Doorbell::pathFor(name));
     }
-    if (entry.fd >= 0) {
-        const char byte = 1;
-        [[maybe_unused]] const ssize_t written = ::write(entry.fd, &byte, 1);
+    if (entry.eventFd >= 0) {
+        writeEventFd(entry.eventFd);
+        return;
     }
+    if (entry.connection >= 0) {
+        switch (receiveDescriptor(entry.connection, &entry.eventFd)) {
+        case Receive::Descriptor:
+            ::close(entry.connection);
+            entry.connection = -1;
+            writeEventFd(entry.eventFd);
+            return;
+        case Receive::NotYet:
+            // The listener has not handed over its eventfd, so the ring that follows its
+            // hand-over is still to come and wakes it after this record.
+            return;
+        case Receive::Failed:
+            ::close(entry.connection);
+            entry.connection = -1;
+            break;
+        }
+    }
+    // Connecting rings: the listener rings itself when it accepts.
+    entry.connection = connectTo(name);
 }
 
 } // namespace mvent

@@ -12,14 +12,16 @@
 namespace mvent {
 
 /*
-    A per-listener wake-up channel: a FIFO in the runtime directory, which QSocketNotifier or
-    poll() can watch, so a writer wakes the listener's thread directly. A FIFO write and read
-    cost about a third of a Unix datagram's send and receive on our test machines (0.6 us
-    against 2.1 us, /tmp micro-benchmark of 200,000 pairs). The runtime directory has mode
-    0700 and the FIFO 0600, so only the user's processes can ring it. A byte stays queued
-    after its writer exits, so a wake-up is not lost when the writer quits right after writing.
-    Both ends open the FIFO read-write: the listener then never gets a hang-up when writers
-    close, and a writer never gets SIGPIPE when the listener is gone.
+    A per-listener wake-up channel. The listener waits on an eventfd, which QSocketNotifier or
+    poll() can watch; writers write to the same eventfd, so a wake-up is one system call on
+    each side. An eventfd write and read cost 0.44 us against 0.62 us for a FIFO, measured
+    with 200,000 pairs on the benchmark machine.
+
+    Another process cannot open an eventfd by path, so the listener also listens on a Unix
+    socket `.bell-<pid>-<random>` in the runtime directory (mode 0700), and the maintenance
+    thread hands the eventfd to each writer that connects, with SCM_RIGHTS. The connection
+    itself counts as a ring: the listener rings its own eventfd after each hand-over, so a
+    writer never waits for the hand-over and no wake-up is lost while it is under way.
 */
 class MVENT_CORE_EXPORT Doorbell
 {
@@ -32,28 +34,35 @@ public:
 
     bool open(QString *errorMessage);
     void close();
-    int fileDescriptor() const { return m_fd; }
+    // The eventfd to watch for readability.
+    int fileDescriptor() const { return m_eventFd; }
     // Short name, at most NameCapacity - 1 bytes, to store in the process slot; other
-    // processes derive the FIFO path from it with pathFor().
+    // processes derive the socket path from it with pathFor().
     QByteArray name() const { return m_name; }
-    // Reads and discards one queued wake-up; returns 1 if there was one.
+    // Resets the eventfd; returns 1 if it had been rung.
     int drain();
     // Wakes this doorbell's own listener, for example to stop its thread.
     void ringSelf();
 
     static QString pathFor(QByteArrayView name);
-    // Removes the FIFO of a listener that died.
+    // Removes the socket file of a listener that died.
     static void removeStale(QByteArrayView name);
 
 private:
-    int m_fd = -1;
+    // Accepts pending connections and hands each one the eventfd; runs on the maintenance
+    // thread.
+    void serve();
+
+    int m_eventFd = -1;
+    int m_socket = -1; // listening Unix socket
+    int m_watchId = 0;
     QByteArray m_name;
     QString m_path;
 };
 
 /*
-    The writer side: FIFO descriptors of other listeners, opened on first use and kept per
-    process slot until the slot's doorbell name changes. Thread-safe.
+    The writer side: the eventfds of other listeners, fetched on first use and kept per process
+    slot until the slot's doorbell name changes. Thread-safe, and never blocks.
 */
 class MVENT_CORE_EXPORT DoorbellRinger
 {
@@ -62,16 +71,19 @@ public:
     ~DoorbellRinger();
     Q_DISABLE_COPY_MOVE(DoorbellRinger)
 
-    // Sends one wake-up to the doorbell called name, registered in slot. Never blocks: a full
-    // FIFO already guarantees a wake-up, and a missing one has no listener to wake.
+    // Sends one wake-up to the doorbell called name, registered in slot. A listener that
+    // cannot be reached is skipped without an error, because no thread waits on it.
     void ring(quint32 slot, QByteArrayView name);
 
 private:
     struct Entry
     {
         QByteArray name;
-        int fd = -1;
+        int eventFd = -1;
+        int connection = -1; // socket waiting for the listener to send its eventfd
     };
+    static void reset(Entry *entry);
+
     QMutex m_mutex;
     std::vector<Entry> m_entries;
 };

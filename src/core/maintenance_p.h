@@ -8,10 +8,11 @@
 namespace mvent {
 
 /*
-    The thread that runs the periodic upkeep of every open attachment once a second, one per
-    process. It keeps timers out of the user's threads, because a thread with a timer arms a
-    kernel timer on every event-loop wait (about 0.3 us per wake-up, measured on the benchmark
-    machine). The thread starts with the first task and ends with the last one.
+    The library's service thread, one per process. It runs the periodic upkeep of every open
+    attachment once a second and serves the file descriptors registered with addWatch(), such
+    as doorbell sockets. It keeps timers out of the user's threads, because a thread with
+    a timer arms a kernel timer on every event-loop wait (about 0.3 us per wake-up, measured on
+    the benchmark machine). The thread starts with the first task and ends with the last one.
 */
 class MVENT_CORE_EXPORT Maintenance
 {
@@ -21,7 +22,11 @@ public:
 
     // Runs task on the maintenance thread every IntervalMs until remove(); returns its id.
     static int add(Task task);
-    // Removes the task and waits for a running call of it to finish. Tasks must not call it.
+    // Runs onReadable on the maintenance thread whenever fd is readable, until remove(). The
+    // caller keeps fd open until remove() returns; returns the watch's id.
+    static int addWatch(int fd, Task onReadable);
+    // Removes a task or watch and waits for a running call of it to finish. Tasks must not
+    // call it.
     static void remove(int id);
 };
 

@@ -7,10 +7,22 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 using namespace mvent;
+
+namespace {
+
+// Waits until the doorbell's eventfd is readable, for at most timeoutMs.
+bool waitForRing(const Doorbell &doorbell, int timeoutMs = 20000)
+{
+    pollfd descriptor{doorbell.fileDescriptor(), POLLIN, 0};
+    return ::poll(&descriptor, 1, timeoutMs) == 1;
+}
+
+} // namespace
 
 class tst_Doorbell : public QObject
 {
@@ -19,15 +31,17 @@ class tst_Doorbell : public QObject
 private Q_SLOTS:
     void init();
     void ringWakesListener();
+    void everyRingWakesListener();
+    void longRuntimeDirectoryWorks();
     void ringSkipsSymbolicLink();
     void ringSkipsRegularFile();
     void ringSkipsDirectory();
-    void ringIgnoresMissingFifo();
+    void ringIgnoresMissingSocket();
 
 private:
-    // Opens a doorbell and closes it, which removes its FIFO, and returns its name. The caller
-    // then puts something else at the FIFO's path.
-    QByteArray removedFifoName();
+    // Opens a doorbell and closes it, which removes its socket, and returns its name. The
+    // caller then puts something else at the socket's path.
+    QByteArray removedSocketName();
 
     std::unique_ptr<QTemporaryDir> m_runtimeDir;
 };
@@ -42,7 +56,7 @@ void tst_Doorbell::init()
     qputenv("MVENT_RUNTIME_DIR", QFile::encodeName(m_runtimeDir->path()));
 }
 
-QByteArray tst_Doorbell::removedFifoName()
+QByteArray tst_Doorbell::removedSocketName()
 {
     Doorbell doorbell;
     QString message;
@@ -62,16 +76,64 @@ void tst_Doorbell::ringWakesListener()
     QVERIFY2(doorbell.open(&message), qPrintable(message));
     QVERIFY(QFileInfo(Doorbell::pathFor(doorbell.name())).exists());
 
+
+    // The first ring connects, and the listener's maintenance thread rings on accepting.
     DoorbellRinger ringer(1);
     ringer.ring(0, doorbell.name());
-
+    QVERIFY2(waitForRing(doorbell), "the first ring did not arrive");
     QCOMPARE(doorbell.drain(), 1);
     QCOMPARE(doorbell.drain(), 0);
 }
 
+void tst_Doorbell::everyRingWakesListener()
+{
+    Doorbell doorbell;
+    QString message;
+    QVERIFY2(doorbell.open(&message), qPrintable(message));
+
+    DoorbellRinger ringer(1);
+    for (int round = 0; round < 20; ++round) {
+        ringer.ring(0, doorbell.name());
+        QVERIFY2(waitForRing(doorbell), qPrintable(QStringLiteral("ring %1 did not arrive")
+                                                           .arg(round)));
+        QCOMPARE(doorbell.drain(), 1);
+    }
+    // Once the ringer has the eventfd, a ring is readable as soon as ring() returns.
+    ringer.ring(0, doorbell.name());
+    QVERIFY(waitForRing(doorbell, 0));
+    QCOMPARE(doorbell.drain(), 1);
+}
+
+void tst_Doorbell::longRuntimeDirectoryWorks()
+{
+    // Socket addresses hold at most 107 bytes of path, so a longer directory is reached
+    // through /proc/self/fd.
+    QString path = m_runtimeDir->path();
+    while (path.size() < 160) {
+        path += QStringLiteral("/nested-directory");
+    }
+    QVERIFY(QDir().mkpath(path));
+    QVERIFY(QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner
+                                                | QFileDevice::ExeOwner));
+    qputenv("MVENT_RUNTIME_DIR", QFile::encodeName(path));
+
+    Doorbell doorbell;
+    QString message;
+    QVERIFY2(doorbell.open(&message), qPrintable(message));
+    QVERIFY(Doorbell::pathFor(doorbell.name()).size() > 108);
+    QVERIFY(QFileInfo::exists(Doorbell::pathFor(doorbell.name())));
+
+    DoorbellRinger ringer(1);
+    for (int round = 0; round < 3; ++round) {
+        ringer.ring(0, doorbell.name());
+        QVERIFY2(waitForRing(doorbell), "a ring through the long path did not arrive");
+        QCOMPARE(doorbell.drain(), 1);
+    }
+}
+
 void tst_Doorbell::ringSkipsSymbolicLink()
 {
-    const QByteArray name = removedFifoName();
+    const QByteArray name = removedSocketName();
     QVERIFY(!name.isEmpty());
     const QString target = m_runtimeDir->filePath(QStringLiteral("target.txt"));
     const QByteArray content("content that a wake-up must not overwrite");
@@ -90,7 +152,7 @@ void tst_Doorbell::ringSkipsSymbolicLink()
 
 void tst_Doorbell::ringSkipsRegularFile()
 {
-    const QByteArray name = removedFifoName();
+    const QByteArray name = removedSocketName();
     QVERIFY(!name.isEmpty());
     QFile file(Doorbell::pathFor(name));
     QVERIFY(file.open(QIODevice::WriteOnly));
@@ -105,7 +167,7 @@ void tst_Doorbell::ringSkipsRegularFile()
 
 void tst_Doorbell::ringSkipsDirectory()
 {
-    const QByteArray name = removedFifoName();
+    const QByteArray name = removedSocketName();
     QVERIFY(!name.isEmpty());
     QVERIFY(QDir().mkdir(Doorbell::pathFor(name)));
 
@@ -115,9 +177,9 @@ void tst_Doorbell::ringSkipsDirectory()
     QVERIFY(QFileInfo(Doorbell::pathFor(name)).isDir());
 }
 
-void tst_Doorbell::ringIgnoresMissingFifo()
+void tst_Doorbell::ringIgnoresMissingSocket()
 {
-    const QByteArray name = removedFifoName();
+    const QByteArray name = removedSocketName();
     QVERIFY(!name.isEmpty());
 
     DoorbellRinger ringer(1);
