@@ -88,6 +88,7 @@ bool Attachment::maintain()
         return false;
     }
     pool->heartbeat();
+    doorbell.repair();
     if (pool->hasExpiringEntries()) {
         PoolError ignored;
         if (pool->removeExpired(&ignored) > 0) {

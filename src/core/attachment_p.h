@@ -29,8 +29,9 @@ public:
     // Creates the notifier; needs an attachment opened with a slot. It starts with start().
     void createNotifier(Notifier::Mode mode, Notifier::Callbacks callbacks, int maxSpinMicroseconds);
 
-    // Starts the upkeep on the maintenance thread: heartbeat, sweep of expired entries and
-    // reclaim of dead processes' slots every fifth tick. close() stops it.
+    // Starts the upkeep on the maintenance thread: heartbeat, repair of a removed doorbell
+    // socket, sweep of expired entries and reclaim of dead processes' slots every fifth tick.
+    // close() stops it.
     // After a tick that finds new log records, logMoved is queued to context's thread so that
     // records whose writer died before ringing get delivered. Once the pool is destroyed,
     // destroyed is queued there instead.

@@ -89,12 +89,6 @@ private:
     bool m_valid = false;
 };
 
-QString systemError(const char *what, const QString &path)
-{
-    return QStringLiteral("cannot %1 the wake-up socket %2: %3")
-            .arg(QLatin1String(what), path, QString::fromLocal8Bit(std::strerror(errno)));
-}
-
 // Returns true if fd is an eventfd. A wake-up written to any other kind of descriptor would
 // change a file or pipe that belongs to someone else.
 bool isEventFd(int fd)
@@ -201,9 +195,37 @@ void Doorbell::removeStale(QByteArrayView name)
     }
 }
 
-// NOTE: a socket file deleted or replaced while its listener runs is not created again.
-// Writers that already hold the eventfd still wake the listener; new writers reach it only
-// through its 1-second maintenance tick.
+int Doorbell::listenAt()
+{
+    const SocketAddress address(m_path);
+    if (!address.isValid()) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    const int socket = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (socket < 0) {
+        return -1;
+    }
+    const QByteArray native = QFile::encodeName(m_path);
+    if (::bind(socket, address.get(), address.size()) != 0) {
+        const int error = errno;
+        ::close(socket);
+        errno = error;
+        return -1;
+    }
+    struct stat info;
+    if (::chmod(native.constData(), 0600) != 0 || ::listen(socket, SOMAXCONN) != 0
+        || ::lstat(native.constData(), &info) != 0) {
+        const int error = errno;
+        ::close(socket);
+        ::unlink(native.constData());
+        errno = error;
+        return -1;
+    }
+    m_inode = info.st_ino;
+    return socket;
+}
+
 bool Doorbell::open(QString *errorMessage)
 {
     close();
@@ -218,50 +240,60 @@ bool Doorbell::open(QString *errorMessage)
         return false;
     }
     for (int attempt = 0; attempt < 8; ++attempt) {
-        const QByteArray name = QByteArray::number(::getpid()) + '-'
+        m_name = QByteArray::number(::getpid()) + '-'
                 + QByteArray::number(QRandomGenerator::system()->generate64(), 16);
-        const QString path = pathFor(name);
-        const SocketAddress address(path);
-        if (!address.isValid()) {
+        m_path = pathFor(m_name);
+        m_socket = listenAt();
+        if (m_socket >= 0) {
+            m_watchId = Maintenance::addWatch(m_socket, [this] { serve(); });
+            return true;
+        }
+        if (errno == EADDRINUSE) {
+            continue;
+        }
+        if (errno == ENAMETOOLONG) {
             *errorMessage = QStringLiteral("the wake-up socket path %1 is too long for a Unix "
                                            "socket; set MVENT_RUNTIME_DIR to a shorter directory")
-                                    .arg(path);
-            close();
-            return false;
+                                    .arg(m_path);
+        } else {
+            *errorMessage = QStringLiteral("cannot listen on the wake-up socket %1: %2")
+                                    .arg(m_path, QString::fromLocal8Bit(std::strerror(errno)));
         }
-        m_socket = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (m_socket < 0) {
-            *errorMessage = systemError("create", path);
-            close();
-            return false;
-        }
-        if (::bind(m_socket, address.get(), address.size()) != 0) {
-            const int bindError = errno;
-            ::close(m_socket);
-            m_socket = -1;
-            if (bindError == EADDRINUSE) {
-                continue;
-            }
-            errno = bindError;
-            *errorMessage = systemError("bind", path);
-            close();
-            return false;
-        }
-        m_name = name;
-        m_path = path;
-        ::chmod(QFile::encodeName(path).constData(), 0600);
-        if (::listen(m_socket, SOMAXCONN) != 0) {
-            *errorMessage = systemError("listen on", path);
-            close();
-            return false;
-        }
-        m_watchId = Maintenance::addWatch(m_socket, [this] { serve(); });
-        return true;
+        close();
+        return false;
     }
     *errorMessage = QStringLiteral("cannot create a wake-up socket with a unique name in %1")
                             .arg(runtimeDirectoryPath());
     close();
     return false;
+}
+
+void Doorbell::repair()
+{
+    if (m_socket < 0) {
+        return;
+    }
+    const QByteArray native = QFile::encodeName(m_path);
+    struct stat info;
+    if (::lstat(native.constData(), &info) == 0 && S_ISSOCK(info.st_mode)
+        && info.st_ino == m_inode) {
+        return;
+    }
+    // The path carries this process's pid and a random part, so whatever is there now is a
+    // leftover or a mistake, never another listener's socket.
+    ::unlink(native.constData());
+    const int socket = listenAt();
+    if (socket < 0) {
+        qCWarning(lcEvent, "cannot create the removed wake-up socket %s again: %s",
+                  native.constData(), std::strerror(errno));
+        return;
+    }
+    qCInfo(lcEvent, "created the removed wake-up socket %s again", native.constData());
+    // Connections already queued on the old socket stand for rings, so serve them first.
+    serve();
+    Maintenance::setWatchDescriptor(m_watchId, socket);
+    ::close(m_socket);
+    m_socket = socket;
 }
 
 void Doorbell::close()

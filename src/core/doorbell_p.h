@@ -9,6 +9,8 @@
 
 #include <vector>
 
+#include <sys/types.h>
+
 namespace mvent {
 
 /*
@@ -43,6 +45,9 @@ public:
     int drain();
     // Wakes this doorbell's own listener, for example to stop its thread.
     void ringSelf();
+    // Creates the socket file again if it was removed or replaced, so that new writers can
+    // still connect. Runs on the maintenance thread, from the owner's tick.
+    void repair();
 
     static QString pathFor(QByteArrayView name);
     // Removes the socket file of a listener that died.
@@ -52,9 +57,12 @@ private:
     // Accepts pending connections and hands each one the eventfd; runs on the maintenance
     // thread.
     void serve();
+    // Creates, binds and listens on a socket at m_path; returns it or -1 with errno set.
+    int listenAt();
 
     int m_eventFd = -1;
     int m_socket = -1; // listening Unix socket
+    ino_t m_inode = 0; // of the socket file, to notice a replacement
     int m_watchId = 0;
     QByteArray m_name;
     QString m_path;

@@ -160,6 +160,17 @@ int Maintenance::addWatch(int fd, Task onReadable)
     return addEntry({std::move(onReadable), fd});
 }
 
+void Maintenance::setWatchDescriptor(int id, int fd)
+{
+    State &shared = state();
+    std::lock_guard lock(shared.mutex);
+    const auto found = shared.entries.find(id);
+    if (found != shared.entries.end() && found->second.fd >= 0) {
+        found->second.fd = fd;
+        wakeThread(shared);
+    }
+}
+
 void Maintenance::remove(int id)
 {
     State &shared = state();

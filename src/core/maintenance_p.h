@@ -25,6 +25,8 @@ public:
     // Runs onReadable on the maintenance thread whenever fd is readable, until remove(). The
     // caller keeps fd open until remove() returns; returns the watch's id.
     static int addWatch(int fd, Task onReadable);
+    // Makes watch id poll fd instead of its previous descriptor. Tasks may call it.
+    static void setWatchDescriptor(int id, int fd);
     // Removes a task or watch and waits for a running call of it to finish. Tasks must not
     // call it.
     static void remove(int id);

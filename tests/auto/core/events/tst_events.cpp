@@ -4,9 +4,12 @@
 
 #include "eventmanager.h"
 #include "memoryeventhandler.h"
+#include "runtimedir_p.h"
 #include "sharedmemorypool.h"
 
 #include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
 #include <QFile>
 #include <QHash>
 #include <QMutex>
@@ -156,6 +159,7 @@ private Q_SLOTS:
     void storedValuesStayIntact();
     void identicalValuesReachOtherProcess();
     void shortLivedPublisherIsReceived();
+    void removedDoorbellSocketIsRecreated();
     void killedSubscriberIsReplaced();
     void ringOverrunReportsMissedEvents();
     void lateJoinerReadsLastValue();
@@ -412,6 +416,39 @@ void tst_Events::identicalValuesReachOtherProcess()
         QCOMPARE(arguments.at(1).toString(), QStringLiteral("unchanged"));
     }
     QCOMPARE(manager.missedCount(), 0u);
+}
+
+void tst_Events::removedDoorbellSocketIsRecreated()
+{
+    const QString pool = createPool("repair");
+    QVERIFY(!pool.isEmpty());
+    const QDir runtime(runtimeDirectoryPath());
+    const QStringList pattern{QStringLiteral(".bell-%1-*").arg(QCoreApplication::applicationPid())};
+    const QStringList before = runtime.entryList(pattern, QDir::System | QDir::Hidden);
+
+    EventManager manager(pool);
+    QVERIFY2(manager.isAttached(), qPrintable(describe(manager)));
+    QSignalSpy received(&manager, &EventManager::eventReceived);
+    QVERIFY(received.isValid());
+    manager.subscribe(QStringLiteral("after"));
+    QStringList added = runtime.entryList(pattern, QDir::System | QDir::Hidden);
+    for (const QString &entry : before) {
+        added.removeAll(entry);
+    }
+    QCOMPARE(added.size(), 1);
+    const QString socketPath = runtime.filePath(added.first());
+    QVERIFY(QFile::remove(socketPath));
+
+    // The maintenance tick notices the missing file within a second or two.
+    QTRY_VERIFY_WITH_TIMEOUT(QFileInfo::exists(socketPath), 20000);
+
+    // A publisher that starts now has no eventfd yet and must reach the new socket.
+    Peer *publisher = startPeer({QStringLiteral("publish"), pool, QStringLiteral("after"),
+                                 QStringLiteral("3"), QStringLiteral("--value"),
+                                 QStringLiteral("found")});
+    waitForSuccess(publisher);
+    QTRY_COMPARE(received.count(), 3);
+    QCOMPARE(received.at(0).at(1).toString(), QStringLiteral("found"));
 }
 
 void tst_Events::shortLivedPublisherIsReceived()
