@@ -16,7 +16,9 @@
 namespace mvent::layout {
 
 constexpr quint64 Magic = 0x314C4F4F50544E56ULL; // "VNTPOOL1" read little-endian
-constexpr quint32 Version = 2;
+// Raised whenever processes of two versions could not work together on one pool. Version 3
+// changed the doorbells from FIFOs to eventfds handed over Unix sockets.
+constexpr quint32 Version = 3;
 constexpr quint32 HeaderSize = 4096;
 constexpr int MaxNameBytes = 64;
 constexpr int MaxKeyBytes = 1024;
