@@ -43,6 +43,17 @@ public:
     const PublishCache &publishCacheFor(const QString &name, PoolError *failure);
     void recordPublished(layout::StatsRecord *record, quint64 bytes, qint64 nowNs);
     void updateFilter();
+    // Fails with InvalidOptions if this manager has no slot and so cannot receive what.
+    bool canReceive(const QString &what) const
+    {
+        if (pool && !notifier) {
+            return fail({SharedMemoryPool::InvalidOptions,
+                         QStringLiteral("cannot subscribe to %1 on pool '%2': this manager was "
+                                        "opened with useProcessSlot false, so it can only publish")
+                                 .arg(what, poolName)});
+        }
+        return true;
+    }
     void onRecord(const LogRecord &record);
     bool fail(const PoolError &failure) const { return errors.fail(failure); }
     void succeed() const { errors.succeed(); }
@@ -114,11 +125,19 @@ public:
 bool EventManagerPrivate::open()
 {
     PoolError failure;
-    if (!attachment.open(poolName, options.pool, true, &failure)) {
+    const bool useSlot = options.pool.useProcessSlot;
+    if (!attachment.open(poolName, options.pool, useSlot, &failure)) {
         errors.setOpenFailure(failure.message);
         return fail(failure);
     }
     errors.setOpenFailure(QString());
+    if (!useSlot) {
+        // Publishing needs no slot; receiving does, so subscribe() reports an error.
+        attachment.startMaintenance(q, [] { }, [this] { handleDestroyed(); });
+        succeed();
+        Q_EMIT q->attachedChanged(true);
+        return true;
+    }
 
     Notifier::Callbacks callbacks;
     callbacks.record = [this](const LogRecord &record) { onRecord(record); };
@@ -214,7 +233,7 @@ void EventManagerPrivate::close()
 
 void EventManagerPrivate::updateFilter()
 {
-    if (!pool) {
+    if (!pool || !notifier) {
         return;
     }
     // Computed and stored under the lock, so that concurrent subscribe() calls cannot store an
@@ -394,6 +413,9 @@ QVariant EventManager::lastValue(const QString &name, const QVariant &defaultVal
 
 void EventManager::subscribe(const QString &name)
 {
+    if (!d->canReceive(QStringLiteral("'%1'").arg(name))) {
+        return;
+    }
     {
         QMutexLocker locker(&d->subscriptionMutex);
         d->names.insert(name.toUtf8());
@@ -414,6 +436,9 @@ void EventManager::unsubscribe(const QString &name)
 
 void EventManager::subscribeAll()
 {
+    if (!d->canReceive(QStringLiteral("all events"))) {
+        return;
+    }
     {
         QMutexLocker locker(&d->subscriptionMutex);
         d->all = true;

@@ -46,7 +46,9 @@ public:
 
     struct Options
     {
-        SharedMemoryPool::Options pool;   // used if this manager creates the pool
+        // Used if this manager creates the pool. With pool.useProcessSlot false the manager
+        // takes no slot and can only publish; subscribe() then fails with InvalidOptions.
+        SharedMemoryPool::Options pool;
         Delivery delivery = QueuedDelivery;
         int maxSpinMicroseconds = 50;     // DirectDelivery: spin bound before sleeping
     };

@@ -159,6 +159,7 @@ private Q_SLOTS:
     void storedValuesStayIntact();
     void identicalValuesReachOtherProcess();
     void shortLivedPublisherIsReceived();
+    void slotlessManagerOnlyPublishes();
     void removedDoorbellSocketIsRecreated();
     void killedSubscriberIsReplaced();
     void ringOverrunReportsMissedEvents();
@@ -449,6 +450,35 @@ void tst_Events::removedDoorbellSocketIsRecreated()
     waitForSuccess(publisher);
     QTRY_COMPARE(received.count(), 3);
     QCOMPARE(received.at(0).at(1).toString(), QStringLiteral("found"));
+}
+
+void tst_Events::slotlessManagerOnlyPublishes()
+{
+    const QString pool = createPool("slotless");
+    QVERIFY(!pool.isEmpty());
+    EventManager receiver(pool);
+    QVERIFY2(receiver.isAttached(), qPrintable(describe(receiver)));
+    QSignalSpy received(&receiver, &EventManager::eventReceived);
+    QVERIFY(received.isValid());
+    receiver.subscribe(QStringLiteral("note"));
+
+    EventManager::Options options;
+    options.pool.useProcessSlot = false;
+    EventManager publisher(pool, options);
+    QVERIFY2(publisher.isAttached(), qPrintable(describe(publisher)));
+    QVERIFY2(publisher.publish(QStringLiteral("note"), 7), qPrintable(describe(publisher)));
+    QTRY_COMPARE(received.count(), 1);
+    QCOMPARE(received.at(0).at(1).toInt(), 7);
+
+    publisher.subscribe(QStringLiteral("note"));
+    QCOMPARE(publisher.error(), SharedMemoryPool::InvalidOptions);
+    QVERIFY2(publisher.errorString().contains(QLatin1String("useProcessSlot")),
+             qPrintable(publisher.errorString()));
+    publisher.subscribeAll();
+    QCOMPARE(publisher.error(), SharedMemoryPool::InvalidOptions);
+    // Publishing still works after the failed subscriptions.
+    QVERIFY(publisher.publish(QStringLiteral("note"), 8));
+    QTRY_COMPARE(received.count(), 2);
 }
 
 void tst_Events::shortLivedPublisherIsReceived()
