@@ -100,4 +100,26 @@ bool isProcessAlive(qint64 pid, quint64 startTime)
     return actual == startTime && state != 'Z' && state != 'X';
 }
 
+QString ttlProblem(qint64 ttlMs, const QString &subject)
+{
+    if (ttlMs < 0) {
+        return QStringLiteral("TTL %1 ms for %2 is negative; use 0 for no expiry")
+                .arg(ttlMs)
+                .arg(subject);
+    }
+    if (ttlMs > MaxTtlMs) {
+        return QStringLiteral("TTL %1 ms for %2 is longer than the maximum of %3 ms (100 years); "
+                              "use 0 for no expiry")
+                .arg(ttlMs)
+                .arg(subject)
+                .arg(MaxTtlMs);
+    }
+    return QString();
+}
+
+qint64 expiryFor(qint64 ttlMs)
+{
+    return ttlMs > 0 ? wallClockMs() + ttlMs : 0;
+}
+
 } // namespace mvent

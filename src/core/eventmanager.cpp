@@ -366,11 +366,9 @@ EventManager::Options EventManager::options() const
 
 bool EventManager::publish(const QString &name, const QVariant &value, qint64 ttlMs)
 {
-    if (ttlMs < 0) {
-        return d->fail({SharedMemoryPool::InvalidOptions,
-                        QStringLiteral("TTL %1 ms for event '%2' is negative; use 0 for none")
-                                .arg(ttlMs)
-                                .arg(name)});
+    if (const QString problem = ttlProblem(ttlMs, QStringLiteral("event '%1'").arg(name));
+        !problem.isEmpty()) {
+        return d->fail({SharedMemoryPool::InvalidOptions, problem});
     }
     if (!d->pool) {
         return d->errors.failNotAttached(d->poolName);
@@ -389,12 +387,15 @@ bool EventManager::publish(const QString &name, const QVariant &value, qint64 tt
     // Copies, because the cache belongs to this thread and a later publish() replaces it.
     const QByteArray utf8 = cache.utf8;
     layout::StatsRecord *const statsRecord = cache.record;
-    const qint64 expiresMs = ttlMs > 0 ? wallClockMs() + ttlMs : 0;
+    const qint64 expiresMs = expiryFor(ttlMs);
     qint64 sentNs = 0;
     if (!d->pool->publishEvent(utf8, *encoded, expiresMs, &sentNs, &failure)) {
         return d->fail(failure);
     }
     d->pool->processes()->wakeWaiting(layout::ListenEvents, ProcessTable::eventFilterBit(utf8));
+    if (expiresMs != 0) {
+        d->pool->processes()->wakeWaiting(layout::ListenChanges);
+    }
     d->published.fetch_add(1, std::memory_order_relaxed);
     d->recordPublished(statsRecord, quint64(encoded->bytes.size()), sentNs);
     d->succeed();

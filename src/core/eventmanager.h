@@ -83,8 +83,8 @@ public:
     /*!
         Appends an event called \a name with \a value to the log. A positive \a ttlMs also
         stores the value under the key \a name for that many milliseconds, for late joiners.
-        Returns false and sets error() on an invalid name, an unsupported type or a value too
-        large for the pool.
+        Returns false and sets error() on an invalid name, an unsupported type, a value too
+        large for the pool, or a negative TTL or one over 100 years.
     */
     bool publish(const QString &name, const QVariant &value, qint64 ttlMs = 0);
     /*! Returns the value stored by the last publish() of \a name with a TTL that is still live. */

@@ -548,8 +548,12 @@ bool Pool::publishEvent(QByteArrayView name, const EncodedValue &value, qint64 e
     if (!guard.isLocked()) {
         return false;
     }
-    if (expiresMs != 0 && !insertLocked(name, value, expiresMs, error)) {
-        return false;
+    if (expiresMs != 0) {
+        if (!insertLocked(name, value, expiresMs, error)) {
+            return false;
+        }
+        // The stored value is a change like any set(), so change listeners hear of it.
+        m_log->append(RecordValueChanged, name, value.bytes, value.encoding, m_pid);
     }
     m_log->append(RecordEvent, name, value.bytes, value.encoding, m_pid, sentNs);
     return true;

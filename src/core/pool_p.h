@@ -54,7 +54,8 @@ public:
     std::optional<EncodedValue> get(QByteArrayView key, PoolError *error) const;
     bool remove(QByteArrayView key, bool *existed, PoolError *error);
     // Appends an event to the log and stores its CLOCK_MONOTONIC time in *sentNs. A non-zero
-    // expiresMs also stores the value under the event name until then, for late joiners.
+    // expiresMs also stores the value under the event name until then, for late joiners, and
+    // logs that change first.
     bool publishEvent(QByteArrayView name, const EncodedValue &value, qint64 expiresMs,
                       qint64 *sentNs, PoolError *error);
     std::optional<QList<QByteArray>> keys(PoolError *error) const;

@@ -46,8 +46,10 @@ bool ensureRuntimeDirectory(QString *errorMessage)
         return false;
     }
     if (!S_ISDIR(info.st_mode)) {
+        // The path may be a file of the user's, so the advice is to look, not to delete.
         *errorMessage = QStringLiteral("runtime directory %1 is not a directory (a symbolic link "
-                                       "or file is in its place); remove it")
+                                       "or file is in its place); set MVENT_RUNTIME_DIR to a "
+                                       "directory, or move that entry away if it is a leftover")
                                 .arg(path);
         return false;
     }

@@ -208,11 +208,9 @@ void SharedMemoryPool::detach()
 
 bool SharedMemoryPool::set(const QString &key, const QVariant &value, qint64 ttlMs)
 {
-    if (ttlMs < 0) {
-        return d->fail({InvalidOptions, QStringLiteral("TTL %1 ms for key '%2' is negative; use 0 "
-                                                       "for no expiry")
-                                                .arg(ttlMs)
-                                                .arg(key)});
+    if (const QString problem = ttlProblem(ttlMs, QStringLiteral("key '%1'").arg(key));
+        !problem.isEmpty()) {
+        return d->fail({InvalidOptions, problem});
     }
     QString message;
     const std::optional<EncodedValue> encoded = ValueCodec::encode(value, &message);
@@ -223,7 +221,7 @@ bool SharedMemoryPool::set(const QString &key, const QVariant &value, qint64 ttl
         return d->errors.failNotAttached(d->name);
     }
     PoolError failure;
-    const qint64 expiresMs = ttlMs > 0 ? wallClockMs() + ttlMs : 0;
+    const qint64 expiresMs = expiryFor(ttlMs);
     const std::optional<QByteArray> utf8 = Pool::encodeKey(key, &failure);
     if (!utf8 || !d->pool->set(*utf8, *encoded, expiresMs, &failure)) {
         return d->fail(failure);

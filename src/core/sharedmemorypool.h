@@ -137,8 +137,8 @@ public:
     /*!
         Stores \a value under \a key. A positive \a ttlMs makes the value expire that many
         milliseconds from now; 0 keeps it until removed. Returns false and sets error() on an
-        invalid key, an unsupported type, a value that is too large, or a full pool; the
-        previous value then stays.
+        invalid key, an unsupported type, a value that is too large, a negative TTL or one over
+        100 years, or a full pool; the previous value then stays.
     */
     bool set(const QString &key, const QVariant &value, qint64 ttlMs = 0);
     /*! Returns the value of \a key, or \a defaultValue if it is missing or expired. */

@@ -168,10 +168,40 @@ void saveScreenshotAfterRefreshes(MainWindow *window, PoolMonitor *monitor,
     });
 }
 
+// Chooses the offscreen platform where no display is needed or none exists, so that --help
+// and --screenshot work on a server, and explains a missing display instead of Qt's abort.
+// Returns false if the window cannot be shown.
+bool choosePlatform(int argc, char *argv[])
+{
+    if (qEnvironmentVariableIsSet("QT_QPA_PLATFORM") || qEnvironmentVariableIsSet("DISPLAY")
+        || qEnvironmentVariableIsSet("WAYLAND_DISPLAY")) {
+        return true;
+    }
+    bool headless = false;
+    for (int i = 1; i < argc; ++i) {
+        const QByteArrayView argument(argv[i]);
+        if (argument == "-h" || argument == "--help" || argument == "--help-all"
+            || argument == "-v" || argument == "--version" || argument.startsWith("--screenshot")) {
+            headless = true;
+        }
+    }
+    if (!headless) {
+        std::fprintf(stderr, "mvent-monitor: no display found (DISPLAY and WAYLAND_DISPLAY are "
+                             "unset); run it in a desktop session, under xvfb-run, or with "
+                             "--screenshot FILE, which needs no display\n");
+        return false;
+    }
+    qputenv("QT_QPA_PLATFORM", "offscreen");
+    return true;
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
 {
+    if (!choosePlatform(argc, argv)) {
+        return 2;
+    }
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("mvent-monitor"));
     QApplication::setApplicationVersion(QStringLiteral(MVENT_VERSION));

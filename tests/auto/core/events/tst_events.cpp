@@ -21,6 +21,7 @@
 #include <QThread>
 
 #include <atomic>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -160,6 +161,8 @@ private Q_SLOTS:
     void identicalValuesReachOtherProcess();
     void shortLivedPublisherIsReceived();
     void slotlessManagerOnlyPublishes();
+    void ttlPublishSignalsValueChange();
+    void publishRejectsInvalidTtl();
     void removedDoorbellSocketIsRecreated();
     void killedSubscriberIsReplaced();
     void ringOverrunReportsMissedEvents();
@@ -450,6 +453,47 @@ void tst_Events::removedDoorbellSocketIsRecreated()
     waitForSuccess(publisher);
     QTRY_COMPARE(received.count(), 3);
     QCOMPARE(received.at(0).at(1).toString(), QStringLiteral("found"));
+}
+
+void tst_Events::ttlPublishSignalsValueChange()
+{
+    const QString pool = createPool("ttlchange");
+    QVERIFY(!pool.isEmpty());
+    SharedMemoryPool watcher(pool);
+    QVERIFY2(watcher.isAttached(), qPrintable(watcher.errorString()));
+    QSignalSpy changed(&watcher, &SharedMemoryPool::valueChanged);
+    QVERIFY(changed.isValid());
+    // Connecting queues the start of listening; let it run before anything is published.
+    QCoreApplication::processEvents();
+
+    // Another process publishes, so the change must travel through the log and a wake-up.
+    Peer *publisher = startPeer({QStringLiteral("publish"), pool, QStringLiteral("status"),
+                                 QStringLiteral("1"), QStringLiteral("--value"),
+                                 QStringLiteral("online"), QStringLiteral("--ttl"),
+                                 QStringLiteral("60000")});
+    waitForSuccess(publisher);
+    QTRY_COMPARE(changed.count(), 1);
+    QCOMPARE(changed.at(0).at(0).toString(), QStringLiteral("status"));
+    QCOMPARE(changed.at(0).at(1).toString(), QStringLiteral("online"));
+}
+
+void tst_Events::publishRejectsInvalidTtl()
+{
+    const QString pool = createPool("badttl");
+    QVERIFY(!pool.isEmpty());
+    EventManager manager(pool);
+    QVERIFY2(manager.isAttached(), qPrintable(describe(manager)));
+
+    QVERIFY(!manager.publish(QStringLiteral("e"), 1, -5));
+    QCOMPARE(manager.error(), SharedMemoryPool::InvalidOptions);
+    QVERIFY2(manager.errorString().contains(QLatin1String("-5")), qPrintable(manager.errorString()));
+
+    QVERIFY(!manager.publish(QStringLiteral("e"), 1, std::numeric_limits<qint64>::max()));
+    QCOMPARE(manager.error(), SharedMemoryPool::InvalidOptions);
+    QVERIFY2(manager.errorString().contains(QLatin1String("maximum")),
+             qPrintable(manager.errorString()));
+    QCOMPARE(manager.lastValue(QStringLiteral("e")), QVariant());
+    QCOMPARE(manager.publishedCount(), 0u);
 }
 
 void tst_Events::slotlessManagerOnlyPublishes()

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <limits>
 #include <memory>
 #include <thread>
 #include <unistd.h>
@@ -459,6 +460,10 @@ void tst_SharedMemoryPool::failedSetKeepsStoredValues_data()
             << SharedMemoryPool::UnsupportedType << QStringLiteral("QSize");
     QTest::newRow("negative TTL") << QStringLiteral("baseline-int") << QVariant(2) << qint64(-1)
                                   << SharedMemoryPool::InvalidOptions << QStringLiteral("-1");
+    QTest::newRow("TTL that overflows the expiry time")
+            << QStringLiteral("baseline-int") << QVariant(2)
+            << std::numeric_limits<qint64>::max() << SharedMemoryPool::InvalidOptions
+            << QStringLiteral("maximum");
     QTest::newRow("value too large") << QStringLiteral("baseline-bytes")
                                      << QVariant(QByteArray(PoolSize, 'v')) << qint64(0)
                                      << SharedMemoryPool::ValueTooLarge
