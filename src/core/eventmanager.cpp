@@ -314,6 +314,9 @@ void EventManagerPrivate::onRecord(const LogRecord &record)
         return;
     }
     received.fetch_add(1, std::memory_order_relaxed);
+    // Read the clock once the value is decoded: the delivery latency then ends when handlers
+    // can run, and the first handler's duration can start from the same reading.
+    const QVariant value = ValueCodec::decode(record.value, record.encoding);
     const qint64 now = monotonicNs();
     if (entry->receivedRecord) {
         StatsWriter::count(entry->receivedRecord, quint64(record.value.size()), now);
@@ -322,7 +325,6 @@ void EventManagerPrivate::onRecord(const LogRecord &record)
         block->received.fetch_add(1, std::memory_order_relaxed);
         block->bytesIn.fetch_add(quint64(record.value.size()), std::memory_order_relaxed);
     }
-    const QVariant value = ValueCodec::decode(record.value, record.encoding);
     // The handler may change subscriptions and so drop the cache; keep what this call needs.
     const QString name = entry->name;
     if (const std::shared_ptr<const EventManager::RecordHandler> handler = entry->handler;

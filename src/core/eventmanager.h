@@ -59,7 +59,7 @@ public:
         quint64 sequence = 0; // position in the pool's log, increasing
         qint64 sentNs = 0;    // CLOCK_MONOTONIC of the publisher when appended
         qint64 publisherPid = 0;
-        qint64 receivedNs = 0; // CLOCK_MONOTONIC of this process when it read the record
+        qint64 receivedNs = 0; // CLOCK_MONOTONIC of this process once the value was decoded
     };
 
     /*!

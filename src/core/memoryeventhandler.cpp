@@ -41,7 +41,9 @@ public:
     }
 
     int add(const QString &name, QObject *context, MemoryEventHandler::Callback callback);
-    void dispatch(const QString &name, const QVariant &value);
+    // receivedNs, when not 0, is a clock reading taken just before, which the first handler's
+    // duration starts from.
+    void dispatch(const QString &name, const QVariant &value, qint64 receivedNs);
     // Calls callback and records its duration from startedNs, or from now if startedNs is 0.
     // Returns the time it finished, or 0 without stats.
     qint64 invoke(const MemoryEventHandler::Callback &callback, layout::StatsRecord *stats,
@@ -154,7 +156,8 @@ qint64 MemoryEventHandlerPrivate::invoke(const MemoryEventHandler::Callback &cal
     return finished;
 }
 
-void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &value)
+void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &value,
+                                         qint64 receivedNs)
 {
     const quint64 currentGeneration = generation.load(std::memory_order_acquire);
     if (cachedGeneration != currentGeneration || cachedName != name) {
@@ -165,8 +168,8 @@ void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &va
     }
     const QList<Handler> targets = cachedHandlers; // a handler may change the table
     // Handlers called here one after another share clock reads: each one's time starts when
-    // the previous one finished.
-    qint64 startedNs = 0;
+    // the previous one finished, and the first one's at the manager's reading.
+    qint64 startedNs = receivedNs;
     for (const Handler &handler : targets) {
         if (handler.relay) {
             // Direct or queued by the receiver's thread, as for any signal.
@@ -191,8 +194,8 @@ MemoryEventHandler::MemoryEventHandler(const QString &poolName, const Options &o
 {
     d->alive->d = d.get();
     d->manager->setRecordHandler([this](const QString &name, const QVariant &value,
-                                        const EventManager::EventInfo &) {
-        d->dispatch(name, value);
+                                        const EventManager::EventInfo &info) {
+        d->dispatch(name, value, info.receivedNs);
     });
     connect(d->manager, &EventManager::eventsMissed, this, &MemoryEventHandler::eventsMissed,
             Qt::DirectConnection);
