@@ -3,6 +3,7 @@
 
 #include "common.h"
 #include "procfs.h"
+#include "terminationsignals.h"
 
 #include <memoryeventhandler.h>
 
@@ -23,14 +24,20 @@ namespace {
 
 constexpr int SummaryIntervalMs = 1000;
 
+// After SIGINT or SIGTERM a consumer waits this long for the producer's done event. Ctrl-C
+// stops the producer too, and its done event lets the report count the lost events.
+constexpr int DoneWaitAfterSignalMs = 1000;
+
 // Counting, latency and end-of-stream handling shared by both consumers.
 class Consumer
 {
 public:
-    Consumer(const QString &poolName, const QString &role, const QString &producerRole)
+    Consumer(const QString &poolName, const QString &role, const QString &producerRole,
+             TerminationSignals &terminationSignals)
         : m_handler(poolName)
         , m_role(role)
         , m_producerRole(producerRole)
+        , m_terminationSignals(terminationSignals)
     {
     }
 
@@ -46,11 +53,24 @@ public:
         m_latenciesNs.append(monotonicNs() - value.value(QLatin1String(SentNsKey)).toLongLong());
     }
 
-    // Prints summary() every second until the producer's done event arrives, then the last
-    // summary and the report. Returns 0 if every event the producer sent was received.
+    // Prints summary() every second until the producer's done event or SIGINT or SIGTERM
+    // arrives, then the last summary and the report. Returns 0 if every event the producer
+    // sent was received, 1 if not, and 128 plus the signal number after a signal.
     int run(const std::function<QString()> &summary)
     {
         qint64 sent = -1;
+        int stopSignal = 0;
+        QObject::connect(&m_terminationSignals, &TerminationSignals::received, qApp,
+                         [&stopSignal](int signalNumber) {
+                             // Ctrl-C reaches this process from the terminal and then again
+                             // from the parent as SIGTERM, so only the first signal counts.
+                             if (stopSignal != 0) {
+                                 return;
+                             }
+                             stopSignal = signalNumber;
+                             QTimer::singleShot(DoneWaitAfterSignalMs, qApp,
+                                                &QCoreApplication::quit);
+                         });
         m_handler.on(QLatin1String(DoneEvent), [&](const QVariant &value) {
             const QVariantMap done = value.toMap();
             if (done.value(QStringLiteral("role")).toString() == m_producerRole) {
@@ -69,15 +89,23 @@ public:
         QCoreApplication::exec();
         printLine(summary());
 
+        QVariantMap report{ { QStringLiteral("role"), m_role },
+                            { QStringLiteral("received"), m_received },
+                            { QStringLiteral("missed"), missed },
+                            { QStringLiteral("p50Ns"), percentile(m_latenciesNs, 0.50) },
+                            { QStringLiteral("p99Ns"), percentile(m_latenciesNs, 0.99) },
+                            { QStringLiteral("handlerErrors"), m_handler.handlerErrorCount() } };
+        // Without the done event the number sent is unknown, so the report leaves out sent
+        // and lost.
         const qint64 lost = sent - qint64(m_received);
-        printReport({ { QStringLiteral("role"), m_role },
-                      { QStringLiteral("received"), m_received },
-                      { QStringLiteral("sent"), sent },
-                      { QStringLiteral("lost"), lost },
-                      { QStringLiteral("missed"), missed },
-                      { QStringLiteral("p50Ns"), percentile(m_latenciesNs, 0.50) },
-                      { QStringLiteral("p99Ns"), percentile(m_latenciesNs, 0.99) },
-                      { QStringLiteral("handlerErrors"), m_handler.handlerErrorCount() } });
+        if (sent >= 0) {
+            report.insert(QStringLiteral("sent"), sent);
+            report.insert(QStringLiteral("lost"), lost);
+        }
+        printReport(report);
+        if (stopSignal != 0) {
+            return 128 + stopSignal;
+        }
         return lost == 0 ? 0 : 1;
     }
 
@@ -85,6 +113,7 @@ private:
     MemoryEventHandler m_handler;
     QString m_role;
     QString m_producerRole;
+    TerminationSignals &m_terminationSignals;
     quint64 m_received = 0;
     QList<qint64> m_latenciesNs;
 };
@@ -96,10 +125,10 @@ QString formatRate(double bytesPerSecond)
 
 } // namespace
 
-int runSystemConsumer(const QString &poolName)
+int runSystemConsumer(const QString &poolName, TerminationSignals &terminationSignals)
 {
     Consumer consumer(poolName, QLatin1String(SystemConsumerRole),
-                      QLatin1String(SystemProducerRole));
+                      QLatin1String(SystemProducerRole), terminationSignals);
     if (!consumer.isAttached()) {
         std::fprintf(stderr, "system-consumer: %s\n", qPrintable(consumer.errorString()));
         return 1;
@@ -177,9 +206,10 @@ int runSystemConsumer(const QString &poolName)
     return consumer.run(summary);
 }
 
-int runTextConsumer(const QString &poolName)
+int runTextConsumer(const QString &poolName, TerminationSignals &terminationSignals)
 {
-    Consumer consumer(poolName, QLatin1String(TextConsumerRole), QLatin1String(TextProducerRole));
+    Consumer consumer(poolName, QLatin1String(TextConsumerRole), QLatin1String(TextProducerRole),
+                      terminationSignals);
     if (!consumer.isAttached()) {
         std::fprintf(stderr, "text-consumer: %s\n", qPrintable(consumer.errorString()));
         return 1;

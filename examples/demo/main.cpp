@@ -6,6 +6,8 @@
 #include "consumers.h"
 #include "orchestrator.h"
 #include "producers.h"
+#include "terminationsignals.h"
+#include "textfile.h"
 
 #include <sharedmemorypool.h>
 
@@ -25,11 +27,34 @@ QString defaultTextFile()
     return QFile::exists(license) ? license : QStringLiteral("/etc/services");
 }
 
+// Exit status of a command line that the demo rejects, as opposed to 1 for lost events.
+constexpr int UsageErrorStatus = 2;
+
 int usageError(const QString &message)
 {
     std::fprintf(stderr, "mvent-demo: %s; run 'mvent-demo --help' for usage\n",
                  qPrintable(message));
-    return 2;
+    return UsageErrorStatus;
+}
+
+// Returns QCommandLineParser's error without its final period and with the unknown options
+// as typed, "--bogus" in place of Qt's "bogus".
+QString parseErrorMessage(const QCommandLineParser &parser)
+{
+    const QStringList unknownNames = parser.unknownOptionNames();
+    if (!unknownNames.isEmpty()) {
+        const QString &name = unknownNames.first();
+        const QString dashes = name.size() == 1 ? QStringLiteral("-") : QStringLiteral("--");
+        return QStringLiteral("unknown option '%1%2'").arg(dashes, name);
+    }
+    QString message = parser.errorText();
+    if (message.endsWith(QLatin1Char('.'))) {
+        message.chop(1);
+    }
+    if (!message.isEmpty()) {
+        message[0] = message[0].toLower();
+    }
+    return message;
 }
 
 // Parses option's value as a whole number of at least minimum, or returns -1.
@@ -54,8 +79,11 @@ int main(int argc, char *argv[])
             "Runs a system-counter producer, a text-file producer and two consumers in separate "
             "processes that share one mvent pool, prints the consumers' live summaries once a "
             "second and ends with a table of events sent, received and lost and the delivery "
-            "latency. Exits with status 0 only if no event was lost."));
-    parser.addHelpOption();
+            "latency.\n\n"
+            "Exit status: 0 if no event was lost, 1 if an event was lost or a process failed, "
+            "2 for an invalid option or --file, and 130 or 143 if SIGINT or SIGTERM stopped the "
+            "demo."));
+    const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption durationOption(QStringLiteral("duration"),
             QStringLiteral("How long the producers publish, in seconds (default: 10)."),
             QStringLiteral("seconds"), QStringLiteral("10"));
@@ -79,7 +107,14 @@ int main(int argc, char *argv[])
             QStringLiteral("ms"));
     parser.addOptions({ durationOption, fileOption, poolOption, intervalOption, roleOption,
                         durationMsOption });
-    parser.process(app);
+    // parse() in place of process(), because process() exits with status 1 on an unknown
+    // option, the status that means lost events.
+    if (!parser.parse(QCoreApplication::arguments())) {
+        return usageError(parseErrorMessage(parser));
+    }
+    if (parser.isSet(helpOption)) {
+        parser.showHelp(0);
+    }
     if (!parser.positionalArguments().isEmpty()) {
         return usageError(QStringLiteral("unexpected argument '%1'")
                                   .arg(parser.positionalArguments().first()));
@@ -101,6 +136,14 @@ int main(int argc, char *argv[])
                                   .arg(parser.value(intervalOption)));
     }
 
+    // Installed before any process attaches to the pool, so that every role can detach and the
+    // parent can remove the pool when SIGINT or SIGTERM arrives.
+    demo::TerminationSignals terminationSignals;
+    if (!terminationSignals.isValid()) {
+        std::fprintf(stderr, "mvent-demo: %s\n", qPrintable(terminationSignals.errorString()));
+        return 1;
+    }
+
     const QString role = parser.value(roleOption);
     if (role.isEmpty()) {
         demo::DemoOptions options;
@@ -112,21 +155,33 @@ int main(int argc, char *argv[])
                                              "number of seconds, at least 1")
                                       .arg(parser.value(durationOption)));
         }
-        if (!QFile::exists(options.textPath)) {
-            return usageError(QStringLiteral("text file '%1' not found").arg(options.textPath));
+        // Checked here, before any child starts, because a text producer without lines
+        // would leave its consumer waiting for the done event.
+        QString fileError;
+        if (demo::readTextLines(options.textPath, &fileError).isEmpty()) {
+            if (parser.isSet(fileOption)) {
+                std::fprintf(stderr, "mvent-demo: invalid --file: %s. Pass a text file with at "
+                             "least one non-blank line, or leave out --file to stream %s.\n",
+                             qPrintable(fileError), qPrintable(defaultTextFile()));
+            } else {
+                std::fprintf(stderr, "mvent-demo: invalid default text file: %s. Pass a text "
+                             "file with at least one non-blank line with --file PATH.\n",
+                             qPrintable(fileError));
+            }
+            return UsageErrorStatus;
         }
         if (intervalMs > 0) {
             options.systemIntervalMs = intervalMs;
             options.lineIntervalMs = intervalMs;
         }
-        return demo::runOrchestrator(options);
+        return demo::runOrchestrator(options, terminationSignals);
     }
 
     if (role == QLatin1String(demo::SystemConsumerRole)) {
-        return demo::runSystemConsumer(poolName);
+        return demo::runSystemConsumer(poolName, terminationSignals);
     }
     if (role == QLatin1String(demo::TextConsumerRole)) {
-        return demo::runTextConsumer(poolName);
+        return demo::runTextConsumer(poolName, terminationSignals);
     }
     const int durationMs = positiveValue(parser, durationMsOption, 1);
     if (durationMs < 0 || intervalMs == 0) {
@@ -134,10 +189,11 @@ int main(int argc, char *argv[])
                                   .arg(role));
     }
     if (role == QLatin1String(demo::SystemProducerRole)) {
-        return demo::runSystemProducer(poolName, durationMs, intervalMs);
+        return demo::runSystemProducer(poolName, durationMs, intervalMs, terminationSignals);
     }
     if (role == QLatin1String(demo::TextProducerRole)) {
-        return demo::runTextProducer(poolName, parser.value(fileOption), durationMs, intervalMs);
+        return demo::runTextProducer(poolName, parser.value(fileOption), durationMs, intervalMs,
+                                     terminationSignals);
     }
     return usageError(QStringLiteral("unknown role '%1'").arg(role));
 }

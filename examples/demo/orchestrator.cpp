@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include "orchestrator.h"
 
+#include "child.h"
 #include "common.h"
+#include "report.h"
+#include "terminationsignals.h"
 
 #include <sharedmemorypool.h>
 
 #include <QCoreApplication>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QTimer>
 
 #include <algorithm>
@@ -26,23 +28,16 @@ namespace {
 
 // Time the children get beyond the demo duration to start, drain and report.
 constexpr int GraceMs = 60000;
-
-// One child process of the demo and what it reported.
-struct Child
-{
-    QString role;
-    QStringList arguments;
-    QProcess process;
-    qint64 pid = 0; // kept because QProcess reports 0 once the process has finished
-    bool ready = false;
-    QVariantMap report;
-};
+// Time the children get to report and exit after SIGTERM before they are killed. It leaves
+// room for a consumer's wait for its producer's done event, DoneWaitAfterSignalMs (1 s).
+constexpr int StopGraceMs = 5000;
 
 class Orchestrator
 {
 public:
-    explicit Orchestrator(const DemoOptions &options)
+    Orchestrator(const DemoOptions &options, TerminationSignals &terminationSignals)
         : m_options(options)
+        , m_terminationSignals(terminationSignals)
     {
     }
 
@@ -52,16 +47,28 @@ private:
     Child *addChild(const QString &role, const QStringList &arguments);
     void start(Child *child);
     void readOutput(Child *child);
-    void onChildFinished();
-    int printReport();
+    void onChildFinished(Child *child);
+    void onChildError(Child *child, QProcess::ProcessError error);
+    void onSignal(int signalNumber);
+    void stopChildren();
+    void killRunningChildren();
+    void quitIfAllFinished();
 
     DemoOptions m_options;
+    TerminationSignals &m_terminationSignals;
     std::vector<std::unique_ptr<Child>> m_children;
     QList<Child *> m_consumers;
     QList<Child *> m_producers;
+    QTimer m_killTimer;
     bool m_producersStarted = false;
-    bool m_timedOut = false;
+    bool m_stopping = false; // set once the children were asked to stop
+    RunEnd m_end;
 };
+
+void printError(const QString &message)
+{
+    std::fprintf(stderr, "mvent-demo: %s\n", qPrintable(message));
+}
 
 Child *Orchestrator::addChild(const QString &role, const QStringList &arguments)
 {
@@ -86,8 +93,10 @@ void Orchestrator::start(Child *child)
                      [this, child] { readOutput(child); });
     QObject::connect(&process, &QProcess::finished, qApp, [this, child] {
         readOutput(child);
-        onChildFinished();
+        onChildFinished(child);
     });
+    QObject::connect(&process, &QProcess::errorOccurred, qApp,
+                     [this, child](QProcess::ProcessError error) { onChildError(child, error); });
     process.start(QCoreApplication::applicationFilePath(), child->arguments);
 }
 
@@ -109,7 +118,7 @@ void Orchestrator::readOutput(Child *child)
     // events.
     const bool consumersReady = std::all_of(m_consumers.cbegin(), m_consumers.cend(),
                                             [](const Child *c) { return c->ready; });
-    if (consumersReady && !m_producersStarted) {
+    if (consumersReady && !m_producersStarted && !m_stopping) {
         m_producersStarted = true;
         for (Child *producer : std::as_const(m_producers)) {
             start(producer);
@@ -117,23 +126,117 @@ void Orchestrator::readOutput(Child *child)
     }
 }
 
-void Orchestrator::onChildFinished()
+// A child that ends without its report leaves the others waiting. A consumer that failed
+// before it was ready keeps the producers from starting, and a failed producer never sends
+// the done event that its consumer waits for. So any such exit stops the demo.
+void Orchestrator::onChildFinished(Child *child)
 {
-    const bool allFinished = std::all_of(m_children.cbegin(), m_children.cend(),
-                                         [this](const std::unique_ptr<Child> &c) {
-                                             return c->process.state() == QProcess::NotRunning
-                                                     && (m_producersStarted
-                                                         || !m_producers.contains(c.get()));
-                                         });
-    if (allFinished) {
-        QCoreApplication::quit();
+    const QProcess &process = child->process;
+    const bool reported = process.exitStatus() == QProcess::NormalExit && !child->report.isEmpty();
+    if (!reported && !m_stopping) {
+        m_end.childFailed = true;
+        if (process.exitStatus() == QProcess::CrashExit) {
+            printError(QStringLiteral("%1 (pid %2) was killed by a signal or crashed; stopping "
+                                      "the demo")
+                               .arg(child->role)
+                               .arg(child->pid));
+        } else {
+            printError(QStringLiteral("%1 (pid %2) exited with status %3 without a report; "
+                                      "stopping the demo")
+                               .arg(child->role)
+                               .arg(child->pid)
+                               .arg(process.exitCode()));
+        }
+        stopChildren();
+    }
+    quitIfAllFinished();
+}
+
+void Orchestrator::onChildError(Child *child, QProcess::ProcessError error)
+{
+    // Other errors, such as a crash, also end in finished(), which onChildFinished() handles.
+    if (error != QProcess::FailedToStart) {
         return;
     }
-    // A consumer that failed before it was ready would keep the producers from starting.
-    if (!m_producersStarted) {
-        printLine(QStringLiteral("a consumer exited before it was ready; stopping the demo"));
-        QCoreApplication::exit(1);
+    printError(QStringLiteral("starting %1 from %2 failed: %3; stopping the demo")
+                       .arg(child->role, QCoreApplication::applicationFilePath(),
+                            child->process.errorString()));
+    m_end.childFailed = true;
+    stopChildren();
+    quitIfAllFinished();
+}
+
+void Orchestrator::onSignal(int signalNumber)
+{
+    // A second signal, as from pressing Ctrl-C twice, means the user does not want to wait.
+    if (m_stopping) {
+        if (m_end.stopSignal == 0) {
+            m_end.stopSignal = signalNumber;
+        }
+        printError(QStringLiteral("%1 received while stopping; killing the children")
+                           .arg(signalName(signalNumber)));
+        killRunningChildren();
+        return;
     }
+    m_end.stopSignal = signalNumber;
+    printError(QStringLiteral("%1 received; stopping the children, then printing the report")
+                       .arg(signalName(signalNumber)));
+    stopChildren();
+    quitIfAllFinished();
+}
+
+// Sends SIGTERM to every running child, so that each stops and reports what it counted, and
+// kills the ones still running StopGraceMs later.
+void Orchestrator::stopChildren()
+{
+    if (m_stopping) {
+        return;
+    }
+    m_stopping = true;
+    for (const std::unique_ptr<Child> &child : m_children) {
+        if (child->process.state() != QProcess::NotRunning) {
+            child->process.terminate();
+        }
+    }
+    m_killTimer.setSingleShot(true);
+    QObject::connect(&m_killTimer, &QTimer::timeout, qApp, [this] {
+        QStringList running;
+        for (const std::unique_ptr<Child> &child : m_children) {
+            if (child->process.state() != QProcess::NotRunning) {
+                running.append(QStringLiteral("%1 (pid %2)").arg(child->role).arg(child->pid));
+            }
+        }
+        printError(QStringLiteral("%1 still running %2 s after SIGTERM; killing them")
+                           .arg(running.join(QStringLiteral(", ")))
+                           .arg(StopGraceMs / 1000));
+        killRunningChildren();
+    });
+    m_killTimer.start(StopGraceMs);
+}
+
+void Orchestrator::killRunningChildren()
+{
+    for (const std::unique_ptr<Child> &child : m_children) {
+        if (child->process.state() != QProcess::NotRunning) {
+            child->process.kill();
+        }
+    }
+}
+
+void Orchestrator::quitIfAllFinished()
+{
+    for (const std::unique_ptr<Child> &child : m_children) {
+        if (child->process.state() != QProcess::NotRunning) {
+            return;
+        }
+        // Producers start once the consumers are ready, unless the demo is stopping.
+        if (!m_producersStarted && !m_stopping && m_producers.contains(child.get())) {
+            return;
+        }
+    }
+    // Queued, because QProcess can report a failed start from within start(), before exec()
+    // runs, and quit() does nothing while no event loop runs.
+    QMetaObject::invokeMethod(qApp, &QCoreApplication::quit, Qt::QueuedConnection);
 }
 
 int Orchestrator::run()
@@ -170,106 +273,50 @@ int Orchestrator::run()
                       .arg(m_options.durationSeconds)
                       .arg(m_options.textPath));
     QTimer::singleShot(m_options.durationSeconds * 1000 + GraceMs, qApp, [this] {
-        m_timedOut = true;
-        printLine(QStringLiteral("the children did not finish within %1 s of the duration; "
-                                 "stopping them")
-                          .arg(GraceMs / 1000));
-        QCoreApplication::exit(1);
+        if (m_stopping) {
+            return;
+        }
+        m_end.timedOut = true;
+        printError(QStringLiteral("the children did not finish within %1 s after the "
+                                  "duration; stopping them")
+                           .arg(GraceMs / 1000));
+        stopChildren();
     });
+    QObject::connect(&m_terminationSignals, &TerminationSignals::received, qApp,
+                     [this](int signalNumber) { onSignal(signalNumber); });
     for (Child *consumer : std::as_const(m_consumers)) {
         start(consumer);
     }
-    const int loopResult = QCoreApplication::exec();
+    QCoreApplication::exec();
 
+    // The loop ends only once every child finished, so this is a safety net.
+    killRunningChildren();
     for (const std::unique_ptr<Child> &child : m_children) {
         if (child->process.state() != QProcess::NotRunning) {
-            child->process.kill();
             child->process.waitForFinished();
         }
     }
-    const int reportResult = printReport();
-    pool.destroyPool();
-    return loopResult != 0 || m_timedOut ? 1 : reportResult;
-}
-
-QString formatLatency(const QVariant &nanoseconds)
-{
-    if (!nanoseconds.isValid()) {
-        return QStringLiteral("-");
+    const int reportResult = printReport(m_children, m_consumers, m_producers, m_end);
+    // NOTE: destroyPool() on this attached pool can crash, because Pool::destroy() unmaps the
+    // pool while the attachment's maintenance task may still run on its thread. detach() stops
+    // that task first, and removePool() marks the pool destroyed without one.
+    pool.detach();
+    QString removeError;
+    if (!SharedMemoryPool::removePool(m_options.poolName, &removeError)) {
+        printError(QStringLiteral("removing pool %1 failed: %2; remove it with 'mvent rm %1'")
+                           .arg(m_options.poolName, removeError));
     }
-    return QStringLiteral("%1 us").arg(nanoseconds.toDouble() / 1000.0, 0, 'f', 1);
-}
-
-QString formatCount(const QVariant &count)
-{
-    return count.isValid() ? QString::number(count.toLongLong()) : QStringLiteral("-");
-}
-
-int Orchestrator::printReport()
-{
-    const QStringList header{ QStringLiteral("process"),  QStringLiteral("pid"),
-                              QStringLiteral("exit"),     QStringLiteral("sent"),
-                              QStringLiteral("received"), QStringLiteral("lost"),
-                              QStringLiteral("latency p50"), QStringLiteral("latency p99") };
-    QList<QStringList> rows{ header };
-    bool success = true;
-    for (const std::unique_ptr<Child> &child : m_children) {
-        const QVariantMap &report = child->report;
-        const bool exitedCleanly = child->process.exitStatus() == QProcess::NormalExit
-                && child->process.exitCode() == 0 && !report.isEmpty();
-        success = success && exitedCleanly;
-        const bool isConsumer = m_consumers.contains(child.get());
-        if (isConsumer) {
-            success = success && report.value(QStringLiteral("lost")).toLongLong() == 0;
-        }
-        rows.append({ child->role, QString::number(child->pid),
-                      exitedCleanly ? QStringLiteral("ok") : QStringLiteral("failed"),
-                      formatCount(report.value(QStringLiteral("sent"))),
-                      isConsumer ? formatCount(report.value(QStringLiteral("received")))
-                                 : QStringLiteral("-"),
-                      isConsumer ? formatCount(report.value(QStringLiteral("lost")))
-                                 : QStringLiteral("-"),
-                      formatLatency(report.value(QStringLiteral("p50Ns"))),
-                      formatLatency(report.value(QStringLiteral("p99Ns"))) });
+    if (m_end.stopSignal != 0) {
+        return 128 + m_end.stopSignal;
     }
-
-    // Each consumer's "sent" comes from its producer's done event, so check it against the
-    // count that the producer reported itself.
-    for (int i = 0; i < m_consumers.size() && i < m_producers.size(); ++i) {
-        const QVariant consumerSent = m_consumers.at(i)->report.value(QStringLiteral("sent"));
-        const QVariant producerSent = m_producers.at(i)->report.value(QStringLiteral("sent"));
-        if (!consumerSent.isValid() || consumerSent.toLongLong() != producerSent.toLongLong()) {
-            success = false;
-        }
-    }
-
-    QList<qsizetype> widths(header.size(), 0);
-    for (const QStringList &row : std::as_const(rows)) {
-        for (qsizetype column = 0; column < row.size(); ++column) {
-            widths[column] = qMax(widths[column], row.at(column).size());
-        }
-    }
-    printLine(QString());
-    printLine(QStringLiteral("== report"));
-    for (const QStringList &row : std::as_const(rows)) {
-        QString line = row.at(0).leftJustified(widths.at(0));
-        for (qsizetype column = 1; column < row.size(); ++column) {
-            line += QStringLiteral("  ") + row.at(column).rightJustified(widths.at(column));
-        }
-        printLine(line);
-    }
-    printLine(QStringLiteral("latency: publisher's CLOCK_MONOTONIC in the event to the "
-                             "consumer's handler call"));
-    printLine(success ? QStringLiteral("result: ok, every consumer received every event sent")
-                      : QStringLiteral("result: FAILED, see the table above"));
-    return success ? 0 : 1;
+    return m_end.childFailed || m_end.timedOut ? 1 : reportResult;
 }
 
 } // namespace
 
-int runOrchestrator(const DemoOptions &options)
+int runOrchestrator(const DemoOptions &options, TerminationSignals &terminationSignals)
 {
-    Orchestrator orchestrator(options);
+    Orchestrator orchestrator(options, terminationSignals);
     return orchestrator.run();
 }
 

@@ -5,6 +5,8 @@
 
 namespace demo {
 
+class TerminationSignals;
+
 struct DemoOptions
 {
     QString poolName;
@@ -16,7 +18,9 @@ struct DemoOptions
 
 // Creates the pool, starts both consumers and, once they are subscribed, both producers as
 // child processes of this program, shows their live output and prints the final report.
-// Returns 0 only if every child succeeded and no consumer lost an event.
-int runOrchestrator(const DemoOptions &options);
+// If a child exits without its report, or SIGINT or SIGTERM arrives, it stops every child and
+// still prints the report and removes the pool. Returns 0 only if every child succeeded and
+// no consumer lost an event, 128 plus the signal number after a signal, and 1 otherwise.
+int runOrchestrator(const DemoOptions &options, TerminationSignals &terminationSignals);
 
 } // namespace demo

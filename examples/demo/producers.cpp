@@ -3,11 +3,12 @@
 
 #include "common.h"
 #include "procfs.h"
+#include "terminationsignals.h"
+#include "textfile.h"
 
 #include <eventmanager.h>
 
 #include <QCoreApplication>
-#include <QFile>
 #include <QTimer>
 
 #include <cstdio>
@@ -19,12 +20,19 @@ namespace demo {
 
 namespace {
 
-// Runs publishOnce every intervalMs for durationMs on the event loop, then publishes the done
-// event with the number of events sent and prints the report. Returns the exit code.
+// Runs publishOnce every intervalMs for durationMs on the event loop, or until SIGINT or
+// SIGTERM arrives, then publishes the done event with the number of events sent and prints
+// the report. Returns the exit code.
 int runProducer(EventManager *manager, const QString &role, int durationMs, int intervalMs,
-                const std::function<bool()> &publishOnce)
+                const std::function<bool()> &publishOnce, TerminationSignals &terminationSignals)
 {
     bool failed = false;
+    int stopSignal = 0;
+    QObject::connect(&terminationSignals, &TerminationSignals::received, qApp,
+                     [&stopSignal](int signalNumber) {
+                         stopSignal = signalNumber;
+                         QCoreApplication::quit();
+                     });
     QTimer ticker;
     ticker.setTimerType(Qt::PreciseTimer);
     ticker.setInterval(intervalMs);
@@ -54,12 +62,16 @@ int runProducer(EventManager *manager, const QString &role, int durationMs, int 
         return 1;
     }
     printReport({ { QStringLiteral("role"), role }, { QStringLiteral("sent"), sent } });
+    if (stopSignal != 0) {
+        return 128 + stopSignal;
+    }
     return failed ? 1 : 0;
 }
 
 } // namespace
 
-int runSystemProducer(const QString &poolName, int durationMs, int intervalMs)
+int runSystemProducer(const QString &poolName, int durationMs, int intervalMs,
+                      TerminationSignals &terminationSignals)
 {
     EventManager manager(poolName);
     if (!manager.isAttached()) {
@@ -100,25 +112,18 @@ int runSystemProducer(const QString &poolName, int durationMs, int intervalMs)
         return ok;
     };
     return runProducer(&manager, QLatin1String(SystemProducerRole), durationMs, intervalMs,
-                       publishSample);
+                       publishSample, terminationSignals);
 }
 
-int runTextProducer(const QString &poolName, const QString &path, int durationMs, int intervalMs)
+int runTextProducer(const QString &poolName, const QString &path, int durationMs, int intervalMs,
+                    TerminationSignals &terminationSignals)
 {
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly | QIODevice::Text)) {
-        std::fprintf(stderr, "text-producer: cannot open %s: %s\n", qPrintable(path),
-                     qPrintable(file.errorString()));
-        return 1;
-    }
-    QStringList lines;
-    for (const QByteArray &line : file.readAll().split('\n')) {
-        if (!line.trimmed().isEmpty()) {
-            lines.append(QString::fromUtf8(line));
-        }
-    }
+    // The parent checks the file before it starts the children, so this fails only if the
+    // file changed since then or the role was started by hand.
+    QString error;
+    const QStringList lines = readTextLines(path, &error);
     if (lines.isEmpty()) {
-        std::fprintf(stderr, "text-producer: %s contains no text lines\n", qPrintable(path));
+        std::fprintf(stderr, "text-producer: %s\n", qPrintable(error));
         return 1;
     }
 
@@ -138,7 +143,7 @@ int runTextProducer(const QString &poolName, const QString &path, int durationMs
         return manager.publish(QLatin1String(LineEvent), value);
     };
     return runProducer(&manager, QLatin1String(TextProducerRole), durationMs, intervalMs,
-                       publishLine);
+                       publishLine, terminationSignals);
 }
 
 } // namespace demo

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <QObject>
+#include <QString>
+
+#include <array>
+#include <csignal>
+
+class QSocketNotifier;
+
+namespace demo {
+
+// Delivers SIGINT and SIGTERM through the Qt event loop. The handler, installed with
+// sigaction(), only writes the signal number to a pipe, because write() is async-signal-safe
+// and Qt calls are not. A QSocketNotifier on the read end then emits received() in the event
+// loop, so a signal that arrives before exec() is delivered once the loop runs.
+// Only one object may exist at a time, because the handler finds the pipe through a global.
+class TerminationSignals : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit TerminationSignals(QObject *parent = nullptr);
+    ~TerminationSignals() override;
+
+    bool isValid() const { return m_pipe[0] >= 0; }
+    QString errorString() const { return m_error; }
+
+Q_SIGNALS:
+    void received(int signalNumber);
+
+private:
+    void readPipe();
+
+    std::array<int, 2> m_pipe = { -1, -1 };
+    QSocketNotifier *m_notifier = nullptr;
+    struct sigaction m_previousInterrupt = {};
+    struct sigaction m_previousTerminate = {};
+    QString m_error;
+};
+
+// Returns "SIGINT" or "SIGTERM", or "signal N" for other numbers.
+QString signalName(int signalNumber);
+
+} // namespace demo
