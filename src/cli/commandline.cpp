@@ -4,6 +4,7 @@
 #include <sharedmemorypool.h>
 
 #include <QFile>
+#include <QLoggingCategory>
 #include <QRegularExpression>
 
 #include <algorithm>
@@ -61,6 +62,29 @@ QString shellQuoted(const QString &argument)
 }
 
 } // namespace
+
+void setLibraryLogging(bool verbose)
+{
+    if (verbose) {
+        QLoggingCategory::setFilterRules(QStringLiteral("mvent.*.info=true\n"
+                                                        "mvent.*.warning=true"));
+        return;
+    }
+    // A library warning such as "cannot attach to pool x" repeats the error that the tool
+    // prints itself, so the user would read each failure twice.
+    QLoggingCategory::setFilterRules(QStringLiteral("mvent.*.info=false\n"
+                                                    "mvent.*.warning=false\n"
+                                                    "mvent.metrics.warning=true"));
+}
+
+const QCommandLineOption &verboseOption()
+{
+    static const QCommandLineOption option(
+            QStringLiteral("verbose"),
+            QStringLiteral("Also print the info and warning messages of the mvent library, "
+                           "such as pool creation and repairs."));
+    return option;
+}
 
 QStringList typedUnknownOptions(const QCommandLineParser &parser, const QStringList &arguments)
 {
@@ -150,6 +174,7 @@ CommandLine::CommandLine(const QString &command, const QString &arguments,
 {
     m_parser.setApplicationDescription(wrapText(description));
     m_parser.addOption(m_helpOption);
+    m_parser.addOption(verboseOption());
 }
 
 std::optional<int> CommandLine::parse(const QStringList &arguments, int minPositional,
@@ -167,6 +192,9 @@ std::optional<int> CommandLine::parse(const QStringList &arguments, int minPosit
     if (m_parser.isSet(m_helpOption)) {
         writeOutput(helpText().toLocal8Bit());
         return ExitSuccess;
+    }
+    if (m_parser.isSet(verboseOption())) {
+        setLibraryLogging(true);
     }
 
     const qsizetype count = m_parser.positionalArguments().size();

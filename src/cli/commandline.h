@@ -24,6 +24,19 @@ enum ExitCode {
     ExitUsage = 2
 };
 
+/*!
+    Sets the logging filter rules of the mvent.* categories. By default (\a verbose false) the
+    info and warning messages of the library's categories are hidden, because the tool prints
+    its own message for each error it reports. Critical messages and the warnings of the tool's
+    own category mvent.metrics stay visible. With \a verbose, every mvent.* category prints
+    info and warning messages. Qt applies QT_LOGGING_RULES after these rules, so it overrides
+    them for the categories it names.
+*/
+void setLibraryLogging(bool verbose);
+
+/*! Returns the --verbose option, which every command and the global parser accept. */
+const QCommandLineOption &verboseOption();
+
 /*! Writes \a bytes to standard output unchanged. */
 void writeOutput(const QByteArray &bytes);
 /*! Writes "mvent: <message>" and a newline to standard error. */
@@ -86,7 +99,8 @@ public:
         printing help for --help, ExitUsage after an error for an unknown option, a missing
         option value, or a positional argument count outside \a minPositional to
         \a maxPositional. An unknown option that starts with a single '-', such as the
-        value -5, gets a hint to put -- before it.
+        value -5, gets a hint to put -- before it. --verbose turns on the library's messages
+        with setLibraryLogging().
     */
     std::optional<int> parse(const QStringList &arguments, int minPositional, int maxPositional);
 

@@ -92,6 +92,21 @@ QByteArray documentText(const QJsonDocument &document, bool indented)
     return text;
 }
 
+// Returns the STATUS cell of 'mvent pools' for a pool that failed to open with \a error.
+QString poolStatus(SharedMemoryPool::Error error)
+{
+    switch (error) {
+    case SharedMemoryPool::CorruptSegment:
+        return QStringLiteral("corrupt");
+    case SharedMemoryPool::IncompatibleVersion:
+        return QStringLiteral("incompatible");
+    case SharedMemoryPool::PermissionDenied:
+        return QStringLiteral("denied");
+    default:
+        return QStringLiteral("unreadable");
+    }
+}
+
 int runPools(const QStringList &arguments)
 {
     CommandLine commandLine(
@@ -99,9 +114,13 @@ int runPools(const QStringList &arguments)
             QStringLiteral(
                     "Lists the file-backed pools in the runtime directory (%1) with their size "
                     "in bytes, number of keys and number of attached processes, this one not "
-                    "counted. Each pool is opened with AttachOnly to read these figures; a pool "
-                    "that cannot be opened is listed with the error instead, and the exit status "
-                    "stays 0. Pools backed by QSharedMemory are not listed.")
+                    "counted, and a STATUS. Each pool is opened with AttachOnly to read these "
+                    "figures. A pool that cannot be opened is listed with '-' for the figures "
+                    "and the STATUS corrupt, incompatible (written by another mvent version), "
+                    "denied (no permission) or unreadable, and its error follows the table on "
+                    "standard error. The exit status stays 0. With --json, such a pool has the "
+                    "keys 'status' and 'error' instead of the figures. Pools backed by "
+                    "QSharedMemory are not listed.")
                     .arg(SharedMemoryPool::runtimeDirectory()));
     commandLine.parser().addOption(jsonOption());
     if (const std::optional<int> exitCode = commandLine.parse(arguments, 0, 0)) {
@@ -111,14 +130,22 @@ int runPools(const QStringList &arguments)
 
     QJsonArray entries;
     QList<QStringList> rows{ { QStringLiteral("NAME"), QStringLiteral("SIZE"),
-                               QStringLiteral("KEYS"), QStringLiteral("PROCESSES") } };
+                               QStringLiteral("KEYS"), QStringLiteral("PROCESSES"),
+                               QStringLiteral("STATUS") } };
+    // The full errors are long, so the table shows a status word, and the errors follow the
+    // table on standard error.
+    QStringList errors;
     const QStringList names = SharedMemoryPool::pools();
     for (const QString &name : names) {
         const SharedMemoryPool pool(name, attachOnlyOptions());
         if (!pool.isAttached()) {
+            const QString status = poolStatus(pool.error());
             entries.append(QJsonObject{ { QStringLiteral("name"), name },
+                                        { QStringLiteral("status"), status },
                                         { QStringLiteral("error"), pool.errorString() } });
-            rows.append({ name, QStringLiteral("error: %1").arg(pool.errorString()) });
+            const QString none = QStringLiteral("-");
+            rows.append({ name, none, none, none, status });
+            errors.append(pool.errorString());
             continue;
         }
 
@@ -126,21 +153,27 @@ int runPools(const QStringList &arguments)
         const qsizetype keyCount = pool.keys().size();
         entries.append(
                 QJsonObject{ { QStringLiteral("name"), name },
+                             { QStringLiteral("status"), QStringLiteral("ok") },
                              { QStringLiteral("totalSize"), stats.totalSize },
                              { QStringLiteral("keyCount"), keyCount },
                              { QStringLiteral("attachedProcesses"), stats.attachedProcesses } });
         rows.append({ name, QString::number(stats.totalSize), QString::number(keyCount),
-                      QString::number(stats.attachedProcesses) });
+                      QString::number(stats.attachedProcesses), QStringLiteral("ok") });
     }
 
     if (asJson) {
         writeOutput(documentText(QJsonDocument(entries), false));
-    } else if (names.isEmpty()) {
+        return ExitSuccess;
+    }
+    if (names.isEmpty()) {
         writeOutput(QStringLiteral("no pools in %1\n")
                             .arg(SharedMemoryPool::runtimeDirectory())
                             .toLocal8Bit());
-    } else {
-        writeOutput(tableText(rows));
+        return ExitSuccess;
+    }
+    writeOutput(tableText(rows));
+    for (const QString &error : std::as_const(errors)) {
+        printError(error);
     }
     return ExitSuccess;
 }
@@ -239,9 +272,12 @@ int runSet(const QStringList &arguments)
             QStringLiteral(
                     "Stores a value under a key, creating the pool with default options if it "
                     "does not exist. VALUE is one JSON value of any type. An object becomes a "
-                    "QVariantMap and an array a QVariantList. A number with an integral value, "
-                    "such as 3 or 1.0, becomes a qint64, another number a double, and null a "
-                    "std::nullptr_t value. A JSON string needs its quotes, as in '\"text\"'. "
+                    "QVariantMap and an array a QVariantList. A number with an integral value "
+                    "in the qint64 range, such as 3 or 1.0, becomes a qint64, another number a "
+                    "double, and null a std::nullptr_t value. An integer written without a "
+                    "fraction or exponent outside the qint64 range, such as "
+                    "18446744073709551616, is rejected, because a double would round it. A "
+                    "JSON string needs its quotes, as in '\"text\"'. "
                     "Put -- before a VALUE that starts with '-', as in "
                     "'mvent set pool key -- -5'."));
     QCommandLineParser &parser = commandLine.parser();
@@ -449,8 +485,8 @@ int runRm(const QStringList &arguments)
 const QList<Command> &commands()
 {
     static const QList<Command> list{
-        { QStringLiteral("pools"), QStringLiteral("List the pools with size, keys and processes"),
-          runPools },
+        { QStringLiteral("pools"),
+          QStringLiteral("List the pools with size, keys, processes and status"), runPools },
         { QStringLiteral("keys"), QStringLiteral("Print the keys of a pool, sorted"), runKeys },
         { QStringLiteral("get"), QStringLiteral("Print the value of a key as JSON"), runGet },
         { QStringLiteral("set"), QStringLiteral("Store a JSON value or bytes under a key"),
@@ -504,6 +540,12 @@ QString globalHelpText()
             "Options:\n"
             "  -h, --help     Print this help and exit.\n"
             "  -v, --version  Print the version and exit.\n"
+            "  --verbose      Also print the info and warning messages of the mvent library,\n"
+            "                 such as pool creation and repairs. Without it the tool prints\n"
+            "                 only its own messages and the library's critical ones.\n"
+            "                 QT_LOGGING_RULES, such as 'mvent.*.warning=true', overrides\n"
+            "                 this choice for the categories it names. Every command accepts\n"
+            "                 --verbose too.\n"
             "\n"
             "Run 'mvent help COMMAND' or 'mvent COMMAND --help' for the options of a command.\n"
             "\n"
@@ -553,7 +595,7 @@ int run(const QStringList &arguments)
                                         QStringLiteral("Print this help and exit."));
     const QCommandLineOption versionOption({ QStringLiteral("v"), QStringLiteral("version") },
                                            QStringLiteral("Print the version and exit."));
-    parser.addOptions({ helpOption, versionOption });
+    parser.addOptions({ helpOption, versionOption, verboseOption() });
     if (!parser.parse(arguments)) {
         const QStringList unknownOptions = typedUnknownOptions(parser, arguments.mid(1));
         const QString reason = unknownOptions.isEmpty() ? parserErrorReason(parser)
@@ -567,6 +609,9 @@ int run(const QStringList &arguments)
     if (parser.isSet(versionOption)) {
         writeOutput(QByteArrayLiteral("mvent " MVENT_VERSION "\n"));
         return ExitSuccess;
+    }
+    if (parser.isSet(verboseOption())) {
+        setLibraryLogging(true);
     }
 
     QStringList commandArguments = parser.positionalArguments();

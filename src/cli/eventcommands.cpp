@@ -8,9 +8,11 @@
 #include <eventmanager.h>
 
 #include <QCoreApplication>
+#include <QElapsedTimer>
 
 #include <climits>
 #include <cstdio>
+#include <memory>
 
 namespace mvent::cli {
 
@@ -21,6 +23,81 @@ QString poolDescription()
     return poolArgumentDescription(
             QStringLiteral("The pool is created with default options if it does not exist."));
 }
+
+// Shortest time between two missed-events warnings of watch, in milliseconds.
+constexpr qint64 MissedWarningIntervalMs = 1000;
+
+/*
+    Opens the pool \a poolName for watch with a process slot, creating it if it does not
+    exist, and sets \a created when this call created it. Attaching first and creating with
+    CreateOnly distinguishes the two cases even when another process creates the pool at the
+    same moment.
+*/
+std::unique_ptr<EventManager> openWatchedPool(const QString &poolName, bool *created)
+{
+    *created = false;
+    EventManager::Options options;
+    options.pool.openMode = SharedMemoryPool::AttachOnly;
+    auto manager = std::make_unique<EventManager>(poolName, options);
+    if (manager->isAttached() || manager->error() != SharedMemoryPool::NotFound) {
+        return manager;
+    }
+
+    options.pool.openMode = SharedMemoryPool::CreateOnly;
+    manager = std::make_unique<EventManager>(poolName, options);
+    if (manager->isAttached()) {
+        *created = true;
+        return manager;
+    }
+    if (manager->error() != SharedMemoryPool::AlreadyExists) {
+        return manager;
+    }
+    options.pool.openMode = SharedMemoryPool::AttachOnly;
+    return std::make_unique<EventManager>(poolName, options);
+}
+
+/*
+    Prints a warning for events that the pool's log overwrote before watch read them, with the
+    sum of the counts since the last warning. add() prints at most once per
+    MissedWarningIntervalMs, and flush() prints what is left when watch ends.
+*/
+class MissedEventsWarning
+{
+public:
+    explicit MissedEventsWarning(const QString &poolName)
+        : m_poolName(poolName)
+    {
+    }
+
+    void add(quint64 count)
+    {
+        m_unreported += count;
+        if (!m_clock.isValid() || m_clock.hasExpired(MissedWarningIntervalMs)) {
+            flush();
+        }
+    }
+
+    // Prints the events not yet reported, if any.
+    void flush()
+    {
+        if (m_unreported == 0) {
+            return;
+        }
+        printError(QStringLiteral("watch missed %1 events of pool '%2', because the pool's "
+                                  "event log overwrote them before watch read them; read the "
+                                  "output faster, or create the pool with a larger size, as in "
+                                  "'mvent set --size', for a larger log")
+                           .arg(m_unreported)
+                           .arg(m_poolName));
+        m_unreported = 0;
+        m_clock.start();
+    }
+
+private:
+    QString m_poolName;
+    quint64 m_unreported = 0;
+    QElapsedTimer m_clock;
+};
 
 // Formats one event as the JSON line that watch prints. The text is assembled by hand
 // because QJsonObject sorts its keys, and the line keeps the order event, value, seq, pid.
@@ -43,7 +120,9 @@ int runEmit(const QStringList &arguments)
                     "Publishes one event to a pool. Every process subscribed to EVENT receives "
                     "it, 'mvent watch' included. VALUE is one JSON value, converted as 'mvent "
                     "set' converts it. A JSON string needs its quotes, as in '\"text\"'. Put -- "
-                    "before a VALUE that starts with '-', as in 'mvent emit pool level -- -5'."));
+                    "before a VALUE that starts with '-', as in 'mvent emit pool level -- -5'. "
+                    "emit takes none of the pool's process slots, so it also works on a pool "
+                    "whose slots are all in use."));
     QCommandLineParser &parser = commandLine.parser();
     parser.addPositionalArgument(QStringLiteral("POOL"), poolDescription());
     parser.addPositionalArgument(QStringLiteral("EVENT"), QStringLiteral("Event name."));
@@ -77,7 +156,11 @@ int runEmit(const QStringList &arguments)
         return ExitFailure;
     }
 
-    EventManager manager(poolName);
+    // Publishing needs no process slot, so emit works on a pool whose slots are all taken and
+    // leaves no stats block behind.
+    EventManager::Options options;
+    options.pool.useProcessSlot = false;
+    EventManager manager(poolName, options);
     if (!manager.isAttached() || !manager.publish(event, *value, *ttlMs)) {
         printError(manager.errorString());
         return ExitFailure;
@@ -98,9 +181,13 @@ int runWatch(const QStringList &arguments)
                     "events were printed or SIGINT or SIGTERM arrives, then exits with status "
                     "0, or with status 1 if the pool is destroyed. Events that the pool's log "
                     "overwrote before watch read them are reported as a warning on standard "
-                    "error."));
+                    "error. watch takes one of the pool's process slots while it runs."));
     QCommandLineParser &parser = commandLine.parser();
-    parser.addPositionalArgument(QStringLiteral("POOL"), poolDescription());
+    parser.addPositionalArgument(
+            QStringLiteral("POOL"),
+            poolArgumentDescription(QStringLiteral(
+                    "The pool is created with default options if it does not exist, and watch "
+                    "then says so in one line on standard error.")));
     parser.addPositionalArgument(QStringLiteral("EVENT"),
                                  QStringLiteral("Event names to print; every event if none."),
                                  QStringLiteral("[EVENT...]"));
@@ -130,11 +217,26 @@ int runWatch(const QStringList &arguments)
 
     QStringList events = parser.positionalArguments();
     const QString poolName = events.takeFirst();
-    EventManager manager(poolName);
+    bool created = false;
+    const std::unique_ptr<EventManager> opened = openWatchedPool(poolName, &created);
+    EventManager &manager = *opened;
     if (!manager.isAttached()) {
         printError(manager.errorString());
         return ExitFailure;
     }
+    if (created) {
+        // A mistyped name would otherwise wait silently on a new, empty pool.
+        printError(QStringLiteral("pool '%1' did not exist in %2, so watch created it and waits "
+                                  "for its events; if the name is mistyped, stop watch and run "
+                                  "'mvent pools' to list the pools")
+                           .arg(poolName, SharedMemoryPool::runtimeDirectory()));
+    }
+
+    // The library's own warning is hidden unless --verbose is given, so watch reports lost
+    // events itself.
+    MissedEventsWarning missedWarning(poolName);
+    QObject::connect(&manager, &EventManager::eventsMissed, qApp,
+                     [&missedWarning](quint64 count) { missedWarning.add(count); });
 
     qint64 printed = 0;
     manager.setRecordHandler([&printed, count](const QString &name, const QVariant &value,
@@ -165,6 +267,7 @@ int runWatch(const QStringList &arguments)
         }
     }
     QCoreApplication::exec();
+    missedWarning.flush();
     return exitCode;
 }
 

@@ -9,7 +9,24 @@
 #include <QJsonObject>
 #include <QJsonParseError>
 
+#include <limits>
+
 namespace mvent::cli {
+
+namespace {
+
+bool isAsciiDigit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+// Returns true for the characters that can follow the first one in a JSON number.
+bool isNumberCharacter(char c)
+{
+    return isAsciiDigit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-';
+}
+
+} // namespace
 
 std::optional<QVariant> variantFromJson(const QByteArray &text, QString *errorMessage)
 {
@@ -63,6 +80,45 @@ QString invalidJsonMessage(const QString &target, const QByteArray &text, const 
     return message;
 }
 
+std::optional<QByteArray> outOfRangeInteger(const QByteArray &text)
+{
+    bool inString = false;
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        const char c = text.at(i);
+        if (inString) {
+            if (c == '\\') {
+                ++i; // the escaped character cannot end the string
+            } else if (c == '"') {
+                inString = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            inString = true;
+            continue;
+        }
+        // Outside strings, valid JSON contains digits and '-' only in numbers.
+        if (c != '-' && !isAsciiDigit(c)) {
+            continue;
+        }
+        qsizetype end = i + 1;
+        while (end < text.size() && isNumberCharacter(text.at(end))) {
+            ++end;
+        }
+        const QByteArray number = text.mid(i, end - i);
+        i = end - 1;
+        if (number.contains('.') || number.contains('e') || number.contains('E')) {
+            continue;
+        }
+        bool ok = false;
+        number.toLongLong(&ok, 10);
+        if (!ok) {
+            return number;
+        }
+    }
+    return std::nullopt;
+}
+
 std::optional<QVariant> parseJsonValue(const QByteArray &text, const QString &target,
                                        bool offerRaw)
 {
@@ -70,6 +126,19 @@ std::optional<QVariant> parseJsonValue(const QByteArray &text, const QString &ta
     std::optional<QVariant> value = variantFromJson(text, &parseError);
     if (!value) {
         printError(invalidJsonMessage(target, text, parseError, offerRaw));
+        return std::nullopt;
+    }
+
+    // Qt parses such an integer as a double, which would silently round it.
+    if (const std::optional<QByteArray> integer = outOfRangeInteger(text)) {
+        const QString digits = QString::fromLatin1(*integer);
+        printError(QStringLiteral("integer %1 in the value for %2 is outside the qint64 range "
+                                  "%3 to %4; quote it as '\"%1\"' to store a string, or write "
+                                  "it as %1.0 to store it rounded to a double")
+                           .arg(digits, target)
+                           .arg(std::numeric_limits<qint64>::min())
+                           .arg(std::numeric_limits<qint64>::max()));
+        return std::nullopt;
     }
     return value;
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
+#include "commandline.h"
 #include "commands.h"
 
 #include <QCoreApplication>
-#include <QLoggingCategory>
 
 int main(int argc, char *argv[])
 {
@@ -10,9 +10,9 @@ int main(int argc, char *argv[])
     QCoreApplication::setApplicationName(QStringLiteral("mvent"));
     QCoreApplication::setApplicationVersion(QStringLiteral(MVENT_VERSION));
 
-    // The tool reports each outcome itself, so the library's info messages, such as
-    // "created pool", are off. QT_LOGGING_RULES="mvent.*.info=true" turns them back on.
-    QLoggingCategory::setFilterRules(QStringLiteral("mvent.*.info=false"));
+    // The tool reports each outcome itself, so the library's info and warning messages are
+    // off unless --verbose or QT_LOGGING_RULES, such as "mvent.*.warning=true", turns them on.
+    mvent::cli::setLibraryLogging(false);
     qSetMessagePattern(QStringLiteral("mvent: %{category}: %{message}"));
 
     return mvent::cli::run(app.arguments());

@@ -19,10 +19,14 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
+#include <netinet/in.h>
 #include <optional>
+#include <sys/socket.h>
 #include <unistd.h>
 
 namespace mvent::cli {
@@ -201,6 +205,50 @@ std::optional<ListenAddress> parseListenAddress(const QString &text)
 }
 
 /*
+    Binds a TCP socket to \a address with SO_REUSEADDR, as civetweb does, to learn why civetweb
+    could not listen there, because prometheus::Exposer reports only that the server did not
+    start. Returns the reason with a fix, or an empty string if binding and listening succeed.
+*/
+QString bindFailure(const ListenAddress &address)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return QString::fromLocal8Bit(std::strerror(errno));
+    }
+    const int enable = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &enable, sizeof enable);
+    sockaddr_in socketAddress = {};
+    socketAddress.sin_family = AF_INET;
+    socketAddress.sin_port = htons(address.port);
+    ::inet_pton(AF_INET, address.host.toLatin1().constData(), &socketAddress.sin_addr);
+
+    int failure = 0;
+    if (::bind(fd, reinterpret_cast<const sockaddr *>(&socketAddress), sizeof socketAddress) != 0
+        || ::listen(fd, 1) != 0) {
+        failure = errno;
+    }
+    ::close(fd);
+
+    switch (failure) {
+    case 0:
+        return QString();
+    case EADDRINUSE:
+        return QStringLiteral("the address is already in use by another socket; choose another "
+                              "port with --listen, or port 0 for a free one");
+    case EACCES:
+        return QStringLiteral("permission denied, because ports below 1024 need privileges; "
+                              "choose a port from 1024 to 65535 with --listen, or port 0 for a "
+                              "free one");
+    case EADDRNOTAVAIL:
+        return QStringLiteral("the address belongs to no interface of this host; choose a "
+                              "local address with --listen, such as 127.0.0.1");
+    default:
+        return QStringLiteral("%1; choose another address or port with --listen")
+                .arg(QString::fromLocal8Bit(std::strerror(failure)));
+    }
+}
+
+/*
     Reads the figures of the pools on each scrape. civetweb calls Collect() on its own
     threads, so a mutex serializes the scrapes, and each one opens its own MonitoringTools
     objects on the calling thread. Pools created after the start are found when no pool is
@@ -289,9 +337,11 @@ int runMetrics(const QStringList &arguments)
                     "format, for a Prometheus server to scrape. The metrics are those of 'mvent "
                     "stats --prometheus', read anew on each request. Without POOL, serves every "
                     "pool in the runtime directory, including pools created later. A pool that "
-                    "cannot be read during a request is reported with mvent_pool_up 0. Prints "
-                    "'listening on http://HOST:PORT/metrics' once the port is bound, then runs "
-                    "until SIGINT or SIGTERM arrives and exits with status 0."));
+                    "cannot be read during a request is reported with mvent_pool_up 0 and a "
+                    "warning on standard error. Prints 'listening on http://HOST:PORT/metrics' "
+                    "once the port is bound, then runs until SIGINT or SIGTERM arrives and "
+                    "exits with status 0. If the address cannot be bound, for example because "
+                    "the port is in use, prints why and exits with status 1."));
     QCommandLineParser &parser = commandLine.parser();
     parser.addPositionalArgument(
             QStringLiteral("POOL"),
@@ -348,9 +398,15 @@ int runMetrics(const QStringList &arguments)
     try {
         exposer = std::make_unique<prometheus::Exposer>(bindAddress.toStdString());
     } catch (const std::exception &error) {
-        printError(QStringLiteral("listening on %1 failed: %2; the port may be in use, so "
-                                  "choose another one, or 0 for a free one")
-                           .arg(bindAddress, QString::fromLocal8Bit(error.what())));
+        QString reason = bindFailure(*address);
+        if (reason.isEmpty()) {
+            // The socket can be bound now, so civetweb failed for another reason, or the port
+            // was freed in the meantime.
+            reason = QStringLiteral("the HTTP server did not start (civetweb: %1); try again, "
+                                    "or choose another port with --listen")
+                             .arg(QString::fromLocal8Bit(error.what()));
+        }
+        printError(QStringLiteral("listening on %1 failed: %2").arg(bindAddress, reason));
         return ExitFailure;
     }
     exposer->RegisterCollectable(collectable);

@@ -18,6 +18,7 @@
 #include <vector>
 
 using mvent::EventManager;
+using mvent::PoolStats;
 using mvent::SharedMemoryPool;
 
 namespace {
@@ -95,9 +96,13 @@ private Q_SLOTS:
     void emitWithTtlStoresLastValue();
     void emitInvalidJsonFails();
     void emitInvalidObjectHintsAtKeys();
+    void emitWorksOnFullPool();
+    void emitRejectsOutOfRangeInteger();
+    void watchReportsCreatedPool();
+    void watchReportsMissedEvents();
 
 private:
-    SharedMemoryPool *createPool();
+    SharedMemoryPool *createPool(int maxAttachments = 64);
     QProcess *startWatch(const QStringList &arguments);
 
     std::unique_ptr<QTemporaryDir> m_runtimeDir;
@@ -133,8 +138,9 @@ void tst_MventEvents::cleanup()
     m_names.clear();
 }
 
-// Creates a pool with a unique name that stays open until cleanup().
-SharedMemoryPool *tst_MventEvents::createPool()
+// Creates a pool with a unique name and \a maxAttachments slots that stays open until
+// cleanup().
+SharedMemoryPool *tst_MventEvents::createPool(int maxAttachments)
 {
     const QString name = QStringLiteral("tst-mventevents-%1-%2")
                                  .arg(QCoreApplication::applicationPid())
@@ -143,6 +149,7 @@ SharedMemoryPool *tst_MventEvents::createPool()
     SharedMemoryPool::Options options;
     options.openMode = SharedMemoryPool::CreateOnly;
     options.size = 1024 * 1024;
+    options.maxAttachments = maxAttachments;
     m_pools.push_back(std::make_unique<SharedMemoryPool>(name, options));
     return m_pools.back().get();
 }
@@ -183,6 +190,8 @@ void tst_MventEvents::watchPrintsEmittedEvents()
     QVERIFY(watcher->waitForFinished(ProcessTimeoutMs));
     QCOMPARE(watcher->exitStatus(), QProcess::NormalExit);
     QCOMPARE(watcher->exitCode(), 0);
+    // The pool existed, so watch has nothing to report on standard error.
+    QCOMPARE(watcher->readAllStandardError(), QByteArray());
     const QList<QJsonObject> lines = parseLines(watcher->readAllStandardOutput());
     QCOMPARE(lines.size(), 3);
 
@@ -375,6 +384,130 @@ void tst_MventEvents::emitInvalidObjectHintsAtKeys()
                         "offset 2; object keys must be double-quoted strings, as in "
                         "'{\"max\": 42}'\n"));
     QCOMPARE(pool->stats().eventSequence, sequenceBefore);
+}
+
+void tst_MventEvents::emitWorksOnFullPool()
+{
+    // The pool object takes one of the two slots and the subscriber the other.
+    SharedMemoryPool *pool = createPool(2);
+    QVERIFY2(pool->isAttached(), qPrintable(pool->errorString()));
+    EventManager subscriber(pool->name());
+    QVERIFY2(subscriber.isAttached(), qPrintable(subscriber.errorString()));
+    QVariantList values;
+    connect(&subscriber, &EventManager::eventReceived, this,
+            [&values](const QString &, const QVariant &value) { values.append(value); });
+    subscriber.subscribe(QStringLiteral("level"));
+
+    SharedMemoryPool::Options attachOptions;
+    attachOptions.openMode = SharedMemoryPool::AttachOnly;
+    const SharedMemoryPool third(pool->name(), attachOptions);
+    QVERIFY2(!third.isAttached(), "the pool should have no free slot");
+    QCOMPARE(third.error(), SharedMemoryPool::ResourceError);
+    const PoolStats before = pool->stats();
+    QCOMPARE(before.attachedProcesses, 2);
+
+    for (int i = 0; i < 3; ++i) {
+        const Result emitted = runMvent(
+                {QStringLiteral("emit"), pool->name(), QStringLiteral("level"), QString::number(i)});
+        QCOMPARE(emitted.errorOutput, QByteArray());
+        QCOMPARE(emitted.exitCode, 0);
+    }
+    QTRY_COMPARE(values.size(), 3);
+    QCOMPARE(values.at(2).toLongLong(), 2);
+
+    // A one-shot emit leaves neither a slot nor a stats block behind.
+    const PoolStats after = pool->stats();
+    QCOMPARE(after.attachedProcesses, before.attachedProcesses);
+    QCOMPARE(after.statsBytes, before.statsBytes);
+
+    // watch receives, so it needs a slot and fails with one message.
+    const Result watch = runMvent({QStringLiteral("watch"), pool->name(), QStringLiteral("--count"),
+                                   QStringLiteral("1")});
+    QCOMPARE(watch.exitCode, 1);
+    QVERIFY2(watch.errorOutput.contains("attachment slots in use"), watch.errorOutput);
+    QCOMPARE(watch.errorOutput.count('\n'), 1);
+}
+
+void tst_MventEvents::emitRejectsOutOfRangeInteger()
+{
+    SharedMemoryPool *pool = createPool();
+    QVERIFY2(pool->isAttached(), qPrintable(pool->errorString()));
+    const quint64 sequenceBefore = pool->stats().eventSequence;
+
+    const Result result = runMvent({QStringLiteral("emit"), pool->name(), QStringLiteral("big"),
+                                    QStringLiteral("18446744073709551616")});
+    QCOMPARE(result.exitCode, 1);
+    QVERIFY2(result.errorOutput.startsWith("mvent: integer 18446744073709551616 in the value for "
+                                           "event 'big' is outside the qint64 range"),
+             result.errorOutput);
+    QCOMPARE(pool->stats().eventSequence, sequenceBefore);
+}
+
+void tst_MventEvents::watchReportsCreatedPool()
+{
+    const QString name = QStringLiteral("tst-mventevents-%1-missing")
+                                 .arg(QCoreApplication::applicationPid());
+    m_names.append(name);
+    QVERIFY(!SharedMemoryPool::pools().contains(name));
+
+    QProcess *watcher = startWatch({name, QStringLiteral("--count"), QStringLiteral("1")});
+    QVERIFY(watcher->waitForStarted());
+    QByteArray errorOutput;
+    QTRY_VERIFY_WITH_TIMEOUT((errorOutput += watcher->readAllStandardError()).contains('\n'),
+                             ProcessTimeoutMs);
+    QCOMPARE(errorOutput.count('\n'), 1);
+    QVERIFY2(errorOutput.startsWith("mvent: pool '" + name.toUtf8() + "' did not exist in "),
+             errorOutput);
+    QVERIFY2(errorOutput.contains("so watch created it and waits for its events"), errorOutput);
+    QVERIFY2(errorOutput.contains("run 'mvent pools'"), errorOutput);
+    QVERIFY(SharedMemoryPool::pools().contains(name));
+
+    // Apart from the note, watch works as on any other pool.
+    const Result emitted =
+            runMvent({QStringLiteral("emit"), name, QStringLiteral("tick"), QStringLiteral("1")});
+    QCOMPARE(emitted.exitCode, 0);
+    QVERIFY(watcher->waitForFinished(ProcessTimeoutMs));
+    QCOMPARE(watcher->exitCode(), 0);
+    QCOMPARE(parseLines(watcher->readAllStandardOutput()).size(), 1);
+    QCOMPARE(watcher->readAllStandardError(), QByteArray());
+}
+
+void tst_MventEvents::watchReportsMissedEvents()
+{
+    SharedMemoryPool *pool = createPool();
+    QVERIFY2(pool->isAttached(), qPrintable(pool->errorString()));
+    const qint64 baseline = pool->stats().attachedProcesses;
+    const qint64 logSize = pool->stats().eventLogSize;
+    EventManager publisher(pool->name());
+    QVERIFY2(publisher.isAttached(), qPrintable(publisher.errorString()));
+
+    QProcess *watcher = startWatch({pool->name()});
+    QVERIFY(watcher->waitForStarted());
+    QTRY_COMPARE(pool->stats().attachedProcesses, baseline + 2);
+
+    // A stopped watcher cannot read, so publishing more than the log can contain overwrites
+    // events that it has not read yet.
+    QCOMPARE(::kill(pid_t(watcher->processId()), SIGSTOP), 0);
+    const QByteArray payload(256, 'x');
+    const qint64 eventCount = 4 * logSize / payload.size();
+    for (qint64 i = 0; i < eventCount; ++i) {
+        QVERIFY2(publisher.publish(QStringLiteral("flood"), payload),
+                 qPrintable(publisher.errorString()));
+    }
+    QCOMPARE(::kill(pid_t(watcher->processId()), SIGCONT), 0);
+
+    QByteArray errorOutput;
+    QTRY_VERIFY_WITH_TIMEOUT((errorOutput += watcher->readAllStandardError()).contains('\n'),
+                             ProcessTimeoutMs);
+    QVERIFY2(errorOutput.startsWith("mvent: watch missed "), errorOutput);
+    QVERIFY2(errorOutput.contains(" events of pool '" + pool->name().toUtf8() + "'"), errorOutput);
+    // The library's own warning stays hidden without --verbose.
+    QVERIFY2(!errorOutput.contains("mvent.event:"), errorOutput);
+
+    QCOMPARE(::kill(pid_t(watcher->processId()), SIGTERM), 0);
+    QVERIFY(watcher->waitForFinished(ProcessTimeoutMs));
+    QCOMPARE(watcher->exitStatus(), QProcess::NormalExit);
+    QCOMPARE(watcher->exitCode(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_MventEvents)

@@ -15,6 +15,7 @@
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -118,6 +119,7 @@ private Q_SLOTS:
     void metricsServesEveryPool();
     void metricsRejectsRemoteAddress();
     void metricsRejectsMalformedAddress();
+    void metricsBusyPortFails();
     void metricsMissingPoolFails();
     void topPrintsPlainBlocks();
 
@@ -433,6 +435,22 @@ void tst_MventMonitoring::metricsRejectsMalformedAddress()
     QCOMPARE(metrics.exitCode, 2);
     QVERIFY2(metrics.errorOutput.contains("invalid --listen value '127.0.0.1:http'"),
              metrics.errorOutput.constData());
+}
+
+void tst_MventMonitoring::metricsBusyPortFails()
+{
+    QTcpServer holder;
+    QVERIFY2(holder.listen(QHostAddress::LocalHost, 0), qPrintable(holder.errorString()));
+    const QByteArray address = "127.0.0.1:" + QByteArray::number(holder.serverPort());
+
+    const Result metrics = runMvent({ QStringLiteral("metrics"), QStringLiteral("--listen"),
+                                      QString::fromLatin1(address) });
+    QCOMPARE(metrics.exitCode, 1);
+    QCOMPARE(metrics.output, QByteArray());
+    QCOMPARE(metrics.errorOutput,
+             "mvent: listening on " + address
+                     + " failed: the address is already in use by another socket; choose "
+                       "another port with --listen, or port 0 for a free one\n");
 }
 
 void tst_MventMonitoring::metricsMissingPoolFails()
