@@ -31,10 +31,19 @@ bool Attachment::open(const QString &name, const SharedMemoryPool::Options &opti
     return true;
 }
 
-void Attachment::close()
+void Attachment::stopBackground()
 {
     stopMaintenance();
+    if (notifier && notifier->isDeliveringOnThisThread()) {
+        // A delivery callback ends the attachment; the notifier's frames are still running.
+        notifier.release()->destroyLater();
+    }
     notifier.reset(); // joins a notifier thread before the pool it reads goes away
+}
+
+void Attachment::close()
+{
+    stopBackground();
     pool.reset();
     doorbell.close();
 }

@@ -25,6 +25,9 @@ public:
               PoolError *error);
     void close();
     bool isOpen() const { return pool != nullptr; }
+    // Stops the maintenance task and the notifier but keeps the pool mapped, so that other
+    // threads still inside a call on it finish safely; for a pool that was destroyed.
+    void stopBackground();
 
     // Creates the notifier; needs an attachment opened with a slot. It starts with start().
     void createNotifier(Notifier::Mode mode, Notifier::Callbacks callbacks, int maxSpinMicroseconds);

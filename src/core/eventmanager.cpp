@@ -2,6 +2,7 @@
 #include "eventmanager.h"
 
 #include "clock_p.h"
+#include "deletionprobe_p.h"
 #include "attachment_p.h"
 #include "doorbell_p.h"
 #include "errorstate_p.h"
@@ -115,6 +116,7 @@ public:
     quint64 unloggedMissed = 0;
     qint64 lastMissedLogNs = 0;
 
+    bool destroyedReported = false;
     std::atomic<quint64> received = 0;
     std::atomic<quint64> published = 0;
     std::atomic<quint64> missed = 0;
@@ -216,8 +218,16 @@ void EventManagerPrivate::recordPublished(layout::StatsRecord *record, quint64 b
 
 void EventManagerPrivate::handleDestroyed()
 {
-    close();
+    // Both the notifier and the maintenance tick report it.
+    if (!pool || destroyedReported) {
+        return;
+    }
+    destroyedReported = true;
+    // The mapping stays until close(), because other threads may be inside publish(); it now
+    // fails with PoolDestroyed.
+    attachment.stopBackground();
     fail({SharedMemoryPool::PoolDestroyed, QStringLiteral("pool '%1' was destroyed").arg(poolName)});
+    Q_EMIT q->attachedChanged(false);
     Q_EMIT q->poolDestroyed();
     Q_EMIT q->errorOccurred(SharedMemoryPool::PoolDestroyed);
 }
@@ -329,7 +339,11 @@ void EventManagerPrivate::onRecord(const LogRecord &record)
     const QString name = entry->name;
     if (const std::shared_ptr<const EventManager::RecordHandler> handler = entry->handler;
         handler && *handler) {
+        const DeletionProbe probe(q);
         (*handler)(name, value, {record.sequence, record.timeNs, record.pid, now});
+        if (probe.isDeleted()) {
+            return;
+        }
     }
     Q_EMIT q->eventReceived(name, value);
 }
@@ -348,6 +362,7 @@ EventManager::EventManager(const QString &poolName, const Options &options, QObj
 
 EventManager::~EventManager()
 {
+    DeletionProbe::objectDeleted(this);
     d->attachment.close();    // joins the notifier thread before anything it uses goes away
 }
 
@@ -358,7 +373,7 @@ QString EventManager::poolName() const
 
 bool EventManager::isAttached() const
 {
-    return d->pool != nullptr;
+    return d->pool != nullptr && !d->pool->isDestroyed();
 }
 
 EventManager::Options EventManager::options() const
@@ -374,6 +389,11 @@ bool EventManager::publish(const QString &name, const QVariant &value, qint64 tt
     }
     if (!d->pool) {
         return d->errors.failNotAttached(d->poolName);
+    }
+    if (d->pool->isDestroyed()) {
+        return d->fail({SharedMemoryPool::PoolDestroyed,
+                        QStringLiteral("cannot publish event '%1': pool '%2' was destroyed")
+                                .arg(name, d->poolName)});
     }
     QString message;
     const std::optional<EncodedValue> encoded = ValueCodec::encode(value, &message);
@@ -406,7 +426,7 @@ bool EventManager::publish(const QString &name, const QVariant &value, qint64 tt
 
 QVariant EventManager::lastValue(const QString &name, const QVariant &defaultValue) const
 {
-    if (!d->pool) {
+    if (!d->pool || d->pool->isDestroyed()) {
         return defaultValue;
     }
     PoolError failure;

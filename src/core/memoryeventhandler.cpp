@@ -2,6 +2,7 @@
 #include "memoryeventhandler.h"
 
 #include "clock_p.h"
+#include "deletionprobe_p.h"
 #include "logging_p.h"
 #include "statsblock_p.h"
 #include "memoryeventhandler_p.h"
@@ -124,22 +125,34 @@ qint64 MemoryEventHandlerPrivate::invoke(const MemoryEventHandler::Callback &cal
         started = monotonicNs();
     }
     bool failed = false;
+    QString message;
+    const DeletionProbe probe(q);
     try {
         callback(value);
     } catch (const std::exception &exception) {
         failed = true;
-        errors.fetch_add(1, std::memory_order_relaxed);
-        const QString message = QString::fromLocal8Bit(exception.what());
-        qCWarning(lcEvent, "handler of event %s threw: %s", qPrintable(name), qPrintable(message));
-        Q_EMIT q->handlerFailed(name, message);
+        message = QString::fromLocal8Bit(exception.what());
     } catch (...) {
         failed = true;
+        message = QStringLiteral("exception of unknown type");
+    }
+    if (failed) {
+        qCWarning(lcEvent, "handler of event %s threw: %s", qPrintable(name), qPrintable(message));
+    }
+    // The callback may have deleted this handler or closed its pool, whose segment holds the
+    // stats record; touch neither then.
+    if (probe.isDeleted()) {
+        return 0;
+    }
+    if (failed) {
         errors.fetch_add(1, std::memory_order_relaxed);
-        qCWarning(lcEvent, "handler of event %s threw an exception of unknown type", qPrintable(name));
-        Q_EMIT q->handlerFailed(name, QStringLiteral("exception of unknown type"));
+        Q_EMIT q->handlerFailed(name, message);
+        if (probe.isDeleted()) {
+            return 0;
+        }
     }
     qint64 finished = 0;
-    if (stats) {
+    if (stats && manager->isAttached()) {
         finished = monotonicNs();
         StatsWriter::count(stats, 0, finished);
         StatsWriter::addDuration(stats, finished - started);
@@ -170,6 +183,7 @@ void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &va
     // Handlers called here one after another share clock reads: each one's time starts when
     // the previous one finished, and the first one's at the manager's reading.
     qint64 startedNs = receivedNs;
+    const DeletionProbe probe(q);
     for (const Handler &handler : targets) {
         if (handler.relay) {
             // Direct or queued by the receiver's thread, as for any signal.
@@ -177,6 +191,9 @@ void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &va
             startedNs = 0;
         } else {
             startedNs = invoke(handler.callback, handler.stats, name, value, startedNs);
+        }
+        if (probe.isDeleted()) {
+            return;
         }
     }
     Q_EMIT q->eventReceived(name, value);
@@ -203,6 +220,7 @@ MemoryEventHandler::MemoryEventHandler(const QString &poolName, const Options &o
 
 MemoryEventHandler::~MemoryEventHandler()
 {
+    DeletionProbe::objectDeleted(this);
     // Stop delivery before the handler table goes away.
     d->manager->cleanup();
     QMutexLocker locker(&d->alive->mutex);

@@ -68,6 +68,24 @@ void Notifier::start(const EventLog::Cursor &from)
     onActivated();
 }
 
+bool Notifier::isDeliveringOnThisThread() const
+{
+    if (m_mode == ThreadMode) {
+        return m_thread.joinable() && m_thread.get_id() == std::this_thread::get_id();
+    }
+    return m_deliveryDepth > 0;
+}
+
+void Notifier::destroyLater()
+{
+    if (!isDeliveringOnThisThread()) {
+        delete this;
+        return;
+    }
+    m_destroyWhenDone = true;
+    stop();
+}
+
 void Notifier::stop()
 {
     if (!m_running) {
@@ -76,10 +94,21 @@ void Notifier::stop()
     m_running = false;
     m_stopping.store(true);
     if (m_thread.joinable()) {
-        m_doorbell->ringSelf();
-        m_thread.join();
+        if (m_thread.get_id() == std::this_thread::get_id()) {
+            // A callback on the notifier thread stopped it; the loop ends when it returns.
+            m_thread.detach();
+        } else {
+            m_doorbell->ringSelf();
+            m_thread.join();
+        }
     }
-    delete m_context; // also deletes the socket notifier and any queued continuation
+    if (m_deliveryDepth > 0 && m_context) {
+        // The socket notifier is emitting the signal that led here; Qt deletes it afterwards.
+        m_socketNotifier->setEnabled(false);
+        m_context->deleteLater();
+    } else {
+        delete m_context; // also deletes the socket notifier and any queued continuation
+    }
     m_context = nullptr;
     m_socketNotifier = nullptr;
     m_continuationQueued = false;
@@ -96,6 +125,9 @@ int Notifier::drain(int limit)
                                                                 m_callbacks.filter);
         if (missed && m_callbacks.missed) {
             m_callbacks.missed(missed);
+            if (m_stopping.load(std::memory_order_relaxed)) {
+                break; // the callback ended the attachment
+            }
         }
         if (result != EventLog::Record) {
             break;
@@ -178,6 +210,18 @@ void Notifier::noteWakeUp()
 
 void Notifier::onActivated()
 {
+    // Counts this call, and deletes the notifier on the way out if a callback asked for it.
+    struct DepthGuard
+    {
+        Notifier *notifier;
+        explicit DepthGuard(Notifier *owner) : notifier(owner) { ++notifier->m_deliveryDepth; }
+        ~DepthGuard()
+        {
+            if (--notifier->m_deliveryDepth == 0 && notifier->m_destroyWhenDone) {
+                delete notifier;
+            }
+        }
+    } depthGuard(this);
     const quint32 slot = quint32(m_pool->slotIndex());
     m_doorbell->drain();
     noteWakeUp();
@@ -220,6 +264,14 @@ void Notifier::onActivated()
 
 void Notifier::threadMain()
 {
+    threadLoop();
+    if (m_destroyWhenDone) {
+        delete this; // destroyLater() from a callback detached this thread
+    }
+}
+
+void Notifier::threadLoop()
+{
     const quint32 slot = quint32(m_pool->slotIndex());
     EventLog *log = m_pool->log();
     pollfd descriptor{m_doorbell->fileDescriptor(), POLLIN, 0};
@@ -232,6 +284,9 @@ void Notifier::threadMain()
             return;
         }
         drain(INT_MAX);
+        if (m_stopping.load(std::memory_order_relaxed)) {
+            break; // a callback stopped delivery; the pool may be gone already
+        }
 
         // Spin first: a busy channel delivers without a kernel wake-up.
         if (spinForRecords()) {

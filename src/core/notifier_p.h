@@ -57,6 +57,12 @@ public:
     // Starts at from, for example Pool::attachCursor().
     void start(const EventLog::Cursor &from);
     void stop();
+    // True while a callback runs on the calling thread: deleting the notifier now would pull
+    // it from under its own stack.
+    bool isDeliveringOnThisThread() const;
+    // Stops delivery and deletes this notifier once its callbacks have returned. For a
+    // callback that ends the owner's attachment; the pool must stay mapped until this returns.
+    void destroyLater();
     // Delivers what is pending now; the maintenance tick queues it in EventLoopMode.
     void deliverPending();
     // Records appended to the log that this notifier has not read yet.
@@ -75,6 +81,7 @@ private:
     int drain(int limit);
     void onActivated();
     void threadMain();
+    void threadLoop();
     // Spins until a record is appended or the adaptive budget runs out; true if one came.
     bool spinForRecords();
     void noteSleep();
@@ -91,6 +98,8 @@ private:
     std::thread m_thread;
     std::atomic<bool> m_stopping = false;
     bool m_running = false;
+    int m_deliveryDepth = 0;        // nested onActivated() calls on the owner's thread
+    bool m_destroyWhenDone = false; // set by destroyLater()
     bool m_continuationQueued = false;
     qint64 m_maxSpinNs = 0;
     qint64 m_spinBudgetNs = 0;

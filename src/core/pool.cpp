@@ -1049,7 +1049,7 @@ bool Pool::destroy(PoolError *error)
         return error->set(Error::ResourceError, m_segment->errorString());
     }
     qCInfo(lcPool, "destroyed pool %s", qPrintable(m_name));
-    close();
+    // The mapping stays until the owner closes: its maintenance task may still read it.
     return true;
 }
 

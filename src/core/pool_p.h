@@ -63,6 +63,8 @@ public:
     // Removes expired entries, logging a removal for each. Returns the count or -1 on error.
     int removeExpired(PoolError *error);
     PoolStats stats() const;
+    // Marks the pool destroyed, wakes every listener and removes the segment's name. The
+    // mapping stays until close(), so that the owner can stop its background work first.
     bool destroy(PoolError *error);
 
     bool isDestroyed() const;

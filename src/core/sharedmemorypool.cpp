@@ -37,6 +37,19 @@ public:
 
     bool fail(const PoolError &failure) const { return errors.fail(failure); }
     void succeed() const { errors.succeed(); }
+    // Returns true if the pool is attached and not destroyed, else sets the error.
+    bool isLive() const
+    {
+        if (!pool) {
+            return errors.failNotAttached(name);
+        }
+        if (pool->isDestroyed()) {
+            return fail({SharedMemoryPool::PoolDestroyed,
+                         QStringLiteral("pool '%1' was destroyed; open a new SharedMemoryPool "
+                                        "to create it again").arg(name)});
+        }
+        return true;
+    }
 
     SharedMemoryPool *q;
     QString name;
@@ -46,6 +59,7 @@ public:
     std::unique_ptr<Pool> &pool = attachment.pool;
     std::unique_ptr<Notifier> &notifier = attachment.notifier;
     bool listening = false;
+    bool destroyedReported = false;
 
     ErrorState errors;
 };
@@ -53,6 +67,7 @@ public:
 bool SharedMemoryPoolPrivate::open()
 {
     close();
+    destroyedReported = false;
     PoolError failure;
     if (!attachment.open(name, options, options.useProcessSlot, &failure)) {
         errors.setOpenFailure(failure.message);
@@ -129,11 +144,19 @@ void SharedMemoryPoolPrivate::onRecord(const LogRecord &record)
 
 void SharedMemoryPoolPrivate::handleDestroyed()
 {
-    qCInfo(lcPool, "pool %s was destroyed by another process", qPrintable(name));
-    // Closing deletes the notifier that is calling us; finish on the next event-loop turn.
+    // Both the notifier and the maintenance tick report it; the notifier may be calling us, so
+    // finish on the next event-loop turn.
     QMetaObject::invokeMethod(q, [this] {
-        close();
+        if (!pool || destroyedReported) {
+            return;
+        }
+        destroyedReported = true;
+        qCInfo(lcPool, "pool %s was destroyed by another process", qPrintable(name));
+        // The mapping stays until close(), because other threads may still be inside a call
+        // on it; every call now fails with PoolDestroyed.
+        attachment.stopBackground();
         fail({SharedMemoryPool::PoolDestroyed, QStringLiteral("pool '%1' was destroyed").arg(name)});
+        Q_EMIT q->attachedChanged(false);
         Q_EMIT q->poolDestroyed();
         Q_EMIT q->errorOccurred(SharedMemoryPool::PoolDestroyed);
     }, Qt::QueuedConnection);
@@ -188,7 +211,7 @@ QString SharedMemoryPool::name() const
 
 bool SharedMemoryPool::isAttached() const
 {
-    return d->pool != nullptr;
+    return d->pool != nullptr && !d->pool->isDestroyed();
 }
 
 SharedMemoryPool::Options SharedMemoryPool::options() const
@@ -217,8 +240,8 @@ bool SharedMemoryPool::set(const QString &key, const QVariant &value, qint64 ttl
     if (!encoded) {
         return d->fail({UnsupportedType, QStringLiteral("cannot store key '%1': %2").arg(key, message)});
     }
-    if (!d->pool) {
-        return d->errors.failNotAttached(d->name);
+    if (!d->isLive()) {
+        return false;
     }
     PoolError failure;
     const qint64 expiresMs = expiryFor(ttlMs);
@@ -233,8 +256,7 @@ bool SharedMemoryPool::set(const QString &key, const QVariant &value, qint64 ttl
 
 QVariant SharedMemoryPool::value(const QString &key, const QVariant &defaultValue) const
 {
-    if (!d->pool) {
-        d->errors.failNotAttached(d->name);
+    if (!d->isLive()) {
         return defaultValue;
     }
     PoolError failure;
@@ -254,8 +276,8 @@ QVariant SharedMemoryPool::value(const QString &key, const QVariant &defaultValu
 
 bool SharedMemoryPool::remove(const QString &key)
 {
-    if (!d->pool) {
-        return d->errors.failNotAttached(d->name);
+    if (!d->isLive()) {
+        return false;
     }
     PoolError failure;
     bool existed = false;
@@ -270,8 +292,8 @@ bool SharedMemoryPool::remove(const QString &key)
 
 bool SharedMemoryPool::contains(const QString &key) const
 {
-    if (!d->pool) {
-        return d->errors.failNotAttached(d->name);
+    if (!d->isLive()) {
+        return false;
     }
     PoolError failure;
     const std::optional<QByteArray> utf8 = Pool::encodeKey(key, &failure);
@@ -285,8 +307,7 @@ bool SharedMemoryPool::contains(const QString &key) const
 
 QStringList SharedMemoryPool::keys() const
 {
-    if (!d->pool) {
-        d->errors.failNotAttached(d->name);
+    if (!d->isLive()) {
         return {};
     }
     PoolError failure;
@@ -306,8 +327,8 @@ QStringList SharedMemoryPool::keys() const
 
 bool SharedMemoryPool::clear()
 {
-    if (!d->pool) {
-        return d->errors.failNotAttached(d->name);
+    if (!d->isLive()) {
+        return false;
     }
     PoolError failure;
     if (!d->pool->clear(&failure)) {
@@ -325,8 +346,7 @@ PoolStats SharedMemoryPool::stats() const
 
 int SharedMemoryPool::removeExpired()
 {
-    if (!d->pool) {
-        d->errors.failNotAttached(d->name);
+    if (!d->isLive()) {
         return -1;
     }
     PoolError failure;
@@ -342,8 +362,8 @@ int SharedMemoryPool::removeExpired()
 
 bool SharedMemoryPool::destroyPool()
 {
-    if (!d->pool) {
-        return d->errors.failNotAttached(d->name);
+    if (!d->isLive()) {
+        return false;
     }
     PoolError failure;
     if (!d->pool->destroy(&failure)) {

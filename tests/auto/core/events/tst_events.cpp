@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 #include <unistd.h>
 
@@ -171,6 +172,11 @@ private Q_SLOTS:
     void destroyedReceiverGetsNoEvents();
     void destroyedWorkerReceiverGetsNoEvents();
     void throwingHandlerIsCounted();
+    void handlerDeletesItsHandler();
+    void publishFailsAfterPoolRemoved();
+    void handlerCleansUpItsHandler();
+    void recordHandlerDeletesManager();
+    void directHandlerCleansUpManager();
     void directDeliveryUsesNotifierThread();
 
 private:
@@ -778,6 +784,143 @@ void tst_Events::destroyedWorkerReceiverGetsNoEvents()
     QCOMPARE(calls.load(), 300);
     QCOMPARE(callsAfterDeletion.load(), 0);
     QCOMPARE(handler.handlerErrorCount(), 0u);
+}
+
+void tst_Events::publishFailsAfterPoolRemoved()
+{
+    const QString pool = createPool("removed");
+    QVERIFY(!pool.isEmpty());
+    EventManager manager(pool);
+    QVERIFY2(manager.isAttached(), qPrintable(describe(manager)));
+    QSignalSpy destroyed(&manager, &EventManager::poolDestroyed);
+    QVERIFY(destroyed.isValid());
+
+    // Worker threads publish while the pool goes away and the manager's thread handles it.
+    constexpr int Workers = 3;
+    std::atomic<bool> stop = false;
+    std::atomic<int> failedWithDestroyed = 0;
+    std::vector<std::thread> workers;
+    for (int w = 0; w < Workers; ++w) {
+        workers.emplace_back([&] {
+            while (!stop.load()) {
+                if (!manager.publish(QStringLiteral("tick"), 1)
+                    && manager.error() == SharedMemoryPool::PoolDestroyed) {
+                    ++failedWithDestroyed;
+                    return;
+                }
+            }
+        });
+    }
+    QTest::qWait(50);
+    QVERIFY(SharedMemoryPool::removePool(pool));
+    // Without an event loop turn, publishing already fails.
+    QVERIFY(!manager.publish(QStringLiteral("tick"), 2));
+    QCOMPARE(manager.error(), SharedMemoryPool::PoolDestroyed);
+    QTRY_COMPARE(destroyed.count(), 1);
+    QVERIFY(!manager.isAttached());
+    QTRY_COMPARE(failedWithDestroyed.load(), Workers);
+    stop = true;
+    for (std::thread &worker : workers) {
+        worker.join();
+    }
+    QTest::qWait(50);
+    QCOMPARE(destroyed.count(), 1);
+}
+
+void tst_Events::handlerDeletesItsHandler()
+{
+    const QString pool = createPool("selfdelete");
+    QVERIFY(!pool.isEmpty());
+    auto *handler = new MemoryEventHandler(pool);
+    QVERIFY2(handler->isAttached(), qPrintable(handler->errorString()));
+    int calls = 0;
+    int laterCalls = 0;
+    handler->on(QStringLiteral("last"), [&](const QVariant &) {
+        ++calls;
+        delete handler;
+        handler = nullptr;
+    });
+    // Registered after the deleting one, so dispatch must stop before reaching it.
+    handler->on(QStringLiteral("last"), [&](const QVariant &) { ++laterCalls; });
+
+    EventManager publisher(pool);
+    QVERIFY2(publisher.isAttached(), qPrintable(describe(publisher)));
+    for (int i = 0; i < 3; ++i) {
+        QVERIFY(publisher.publish(QStringLiteral("last"), i));
+    }
+    QTRY_VERIFY(handler == nullptr);
+    QTest::qWait(50); // lets the deferred deletions run
+    QCOMPARE(calls, 1);
+    QCOMPARE(laterCalls, 0);
+}
+
+void tst_Events::handlerCleansUpItsHandler()
+{
+    const QString pool = createPool("selfcleanup");
+    QVERIFY(!pool.isEmpty());
+    MemoryEventHandler handler(pool);
+    QVERIFY2(handler.isAttached(), qPrintable(handler.errorString()));
+    int calls = 0;
+    handler.on(QStringLiteral("stop"), [&](const QVariant &) {
+        ++calls;
+        handler.cleanup();
+    });
+    for (int i = 0; i < 3; ++i) {
+        QVERIFY(handler.publish(QStringLiteral("stop"), i));
+    }
+    QTRY_COMPARE(calls, 1);
+    QTest::qWait(50);
+    QCOMPARE(calls, 1);
+    QVERIFY(!handler.isAttached());
+}
+
+void tst_Events::recordHandlerDeletesManager()
+{
+    const QString pool = createPool("managerdelete");
+    QVERIFY(!pool.isEmpty());
+    auto *manager = new EventManager(pool);
+    QVERIFY2(manager->isAttached(), qPrintable(describe(*manager)));
+    int calls = 0;
+    manager->setRecordHandler([&](const QString &, const QVariant &, const EventManager::EventInfo &) {
+        ++calls;
+        delete manager;
+        manager = nullptr;
+    });
+    manager->subscribe(QStringLiteral("gone"));
+    EventManager publisher(pool);
+    for (int i = 0; i < 3; ++i) {
+        QVERIFY(publisher.publish(QStringLiteral("gone"), i));
+    }
+    QTRY_VERIFY(manager == nullptr);
+    QTest::qWait(50);
+    QCOMPARE(calls, 1);
+}
+
+void tst_Events::directHandlerCleansUpManager()
+{
+    // With direct delivery the handler runs on the notifier thread, which must not join
+    // itself when the handler ends the attachment.
+    const QString pool = createPool("directcleanup");
+    QVERIFY(!pool.isEmpty());
+    EventManager::Options options;
+    options.delivery = EventManager::DirectDelivery;
+    EventManager manager(pool, options);
+    QVERIFY2(manager.isAttached(), qPrintable(describe(manager)));
+    std::atomic<int> calls = 0;
+    manager.setRecordHandler([&](const QString &, const QVariant &, const EventManager::EventInfo &) {
+        if (calls.fetch_add(1) == 0) {
+            manager.cleanup();
+        }
+    });
+    manager.subscribe(QStringLiteral("halt"));
+    EventManager publisher(pool);
+    for (int i = 0; i < 3; ++i) {
+        QVERIFY(publisher.publish(QStringLiteral("halt"), i));
+    }
+    QTRY_COMPARE(calls.load(), 1);
+    QTest::qWait(50);
+    QCOMPARE(calls.load(), 1);
+    QTRY_VERIFY(!manager.isAttached());
 }
 
 void tst_Events::throwingHandlerIsCounted()
