@@ -6,6 +6,12 @@
 
 namespace mvent {
 
+namespace {
+// Upkeep is periodic, so a busy or stuck lock skips it for one tick instead of holding up the
+// maintenance thread, which serves every pool of the process, for Options::lockTimeoutMs.
+constexpr int MaintenanceLockTimeoutMs = 20;
+} // namespace
+
 bool Attachment::open(const QString &name, const SharedMemoryPool::Options &options, bool useSlot,
                       PoolError *error)
 {
@@ -100,12 +106,12 @@ bool Attachment::maintain()
     doorbell.repair();
     if (pool->hasExpiringEntries()) {
         PoolError ignored;
-        if (pool->removeExpired(&ignored) > 0) {
+        if (pool->removeExpired(&ignored, MaintenanceLockTimeoutMs) > 0) {
             pool->processes()->wakeWaiting();
         }
     }
     if (++m_ticks % 5 == 0) {
-        pool->reclaimDeadSlots();
+        pool->reclaimDeadSlots(MaintenanceLockTimeoutMs);
     }
     return true;
 }

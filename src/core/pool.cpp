@@ -44,10 +44,10 @@ inline void cpuRelax()
 class Pool::WriteLock
 {
 public:
-    WriteLock(const Pool *pool, PoolError *error)
+    WriteLock(const Pool *pool, PoolError *error, int timeoutMs = -1)
         : m_pool(const_cast<Pool *>(pool))
     {
-        m_locked = m_pool->lock(error);
+        m_locked = m_pool->lock(error, timeoutMs);
         if (m_locked) {
             // Only the lock holder writes the sequence, so a plain store replaces a locked add.
             std::atomic<quint64> &sequence = m_pool->m_header->writeSequence;
@@ -335,14 +335,17 @@ void Pool::close()
     m_segment.reset();
 }
 
-bool Pool::lock(PoolError *error)
+bool Pool::lock(PoolError *error, int timeoutMs)
 {
+    if (timeoutMs < 0) {
+        timeoutMs = m_options.lockTimeoutMs;
+    }
     if (!m_header) {
         return error->set(Error::NotAttached, QStringLiteral("pool '%1' is not attached").arg(m_name));
     }
     RobustMutex mutex(&m_header->lock);
     int code = 0;
-    switch (mutex.lock(m_options.lockTimeoutMs, &code)) {
+    switch (mutex.lock(timeoutMs, &code)) {
     case RobustMutex::Locked:
         return true;
     case RobustMutex::OwnerDied:
@@ -355,7 +358,7 @@ bool Pool::lock(PoolError *error)
         return error->set(Error::LockTimeout,
                           QStringLiteral("timed out after %1 ms waiting for the lock of pool '%2'; "
                                          "a process holds it without progress (stopped?)")
-                                  .arg(m_options.lockTimeoutMs)
+                                  .arg(timeoutMs)
                                   .arg(m_name));
     case RobustMutex::Failed:
         break;
@@ -867,9 +870,9 @@ int Pool::removeExpiredLocked()
     return removed;
 }
 
-int Pool::removeExpired(PoolError *error)
+int Pool::removeExpired(PoolError *error, int lockTimeoutMs)
 {
-    WriteLock guard(this, error);
+    WriteLock guard(this, error, lockTimeoutMs);
     if (!guard.isLocked()) {
         return -1;
     }
@@ -1065,10 +1068,10 @@ void Pool::heartbeat()
     }
 }
 
-int Pool::reclaimDeadSlots()
+int Pool::reclaimDeadSlots(int lockTimeoutMs)
 {
     PoolError ignored;
-    WriteLock guard(this, &ignored);
+    WriteLock guard(this, &ignored, lockTimeoutMs);
     return guard.isLocked() ? m_processes->reclaimDead() : 0;
 }
 

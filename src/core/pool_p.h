@@ -61,7 +61,8 @@ public:
     std::optional<QList<QByteArray>> keys(PoolError *error) const;
     bool clear(PoolError *error);
     // Removes expired entries, logging a removal for each. Returns the count or -1 on error.
-    int removeExpired(PoolError *error);
+    // lockTimeoutMs below 0 waits Options::lockTimeoutMs for the lock.
+    int removeExpired(PoolError *error, int lockTimeoutMs = -1);
     PoolStats stats() const;
     // Marks the pool destroyed, wakes every listener and removes the segment's name. The
     // mapping stays until close(), so that the owner can stop its background work first.
@@ -69,7 +70,7 @@ public:
 
     bool isDestroyed() const;
     void heartbeat();
-    int reclaimDeadSlots();
+    int reclaimDeadSlots(int lockTimeoutMs = -1);
     bool hasExpiringEntries() const;
 
     qint64 maxValueSize(qsizetype keyLength = 0) const;
@@ -105,7 +106,7 @@ private:
         quint32 freeSlot = 0; // first empty or tombstone slot on the probe path
     };
 
-    bool lock(PoolError *error);
+    bool lock(PoolError *error, int timeoutMs = -1);
     void unlock();
     void recoverLocked();
     Lookup findLocked(const KeyIndex &index, QByteArrayView key, quint64 hash) const;

@@ -5,6 +5,8 @@
 
 #include "churnvalue.h"
 
+#include <layout_p.h>
+#include <runtimedir_p.h>
 #include <sharedmemorypool.h>
 
 #include <QCoreApplication>
@@ -14,6 +16,11 @@
 
 #include <algorithm>
 #include <cstdio>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 using mvent::SharedMemoryPool;
 
@@ -247,6 +254,33 @@ int runInspect(const QStringList &args)
     return 0;
 }
 
+// Takes the writer lock of pool NAME directly in the mapped file, prints "locked", and keeps
+// it until stdin has a line or closes: a writer that stalls while holding the lock.
+int runHoldLock(const QStringList &args)
+{
+    const QByteArray path = QFile::encodeName(mvent::segmentFilePath(args.value(0)));
+    const int fd = ::open(path.constData(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        printLine(QStringLiteral("error cannot open %1").arg(QString::fromLocal8Bit(path)));
+        return 1;
+    }
+    void *memory = ::mmap(nullptr, mvent::layout::HeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED,
+                          fd, 0);
+    if (memory == MAP_FAILED) {
+        printLine(QStringLiteral("error cannot map %1").arg(QString::fromLocal8Bit(path)));
+        return 1;
+    }
+    auto *header = static_cast<mvent::layout::Header *>(memory);
+    if (::pthread_mutex_lock(&header->lock) != 0) {
+        printLine(QStringLiteral("error cannot lock"));
+        return 1;
+    }
+    printLine(QStringLiteral("locked"));
+    waitForStdinLine();
+    ::pthread_mutex_unlock(&header->lock);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -280,7 +314,10 @@ int main(int argc, char *argv[])
     if (mode == QLatin1String("inspect") && args.size() == 2) {
         return runInspect(args); // NAME SIZE
     }
+    if (mode == QLatin1String("hold-lock") && args.size() == 1) {
+        return runHoldLock(args); // NAME
+    }
     printLine(QStringLiteral("usage: pool-worker write|set|get|listen|churn|create|verify-names|"
-                             "inspect ARGS..."));
+                             "inspect|hold-lock ARGS..."));
     return 2;
 }

@@ -14,7 +14,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <atomic>
 #include <memory>
+#include <thread>
 
 using mvent::PoolStats;
 using mvent::SharedMemoryPool;
@@ -97,6 +99,7 @@ private Q_SLOTS:
     void concurrentWritersLoseNoUpdate();
     void valueOutlivesWriterProcess();
     void valueChangedReachesOtherProcess();
+    void stuckLockSparesOtherPools();
     void killedWritersLeavePoolConsistent();
     void killedCreatorsLeaveNoLeftovers();
     void similarNamesNeverShareData();
@@ -230,6 +233,53 @@ void tst_MultiProcess::valueChangedReachesOtherProcess()
     QVERIFY2(rest.isEmpty(), qPrintable(rest.join(QLatin1Char('\n'))));
     QCOMPARE(listener->exitStatus(), QProcess::NormalExit);
     QCOMPARE(listener->exitCode(), 0);
+}
+
+void tst_MultiProcess::stuckLockSparesOtherPools()
+{
+    // One maintenance thread serves every pool of a process. A writer stuck with the lock of
+    // pool A must not keep it from waking listeners and closing objects on pool B. A's lock
+    // timeout is far longer than the test's wait, so waiting for it would fail the test.
+    SharedMemoryPool::Options stuckOptions = poolOptions();
+    stuckOptions.lockTimeoutMs = 600000;
+    const QString stuckName = uniqueName("stuck");
+    SharedMemoryPool stuck(stuckName, stuckOptions);
+    QVERIFY2(stuck.isAttached(), qPrintable(describe(stuck)));
+    // An expiring entry makes every tick try A's lock.
+    QVERIFY(stuck.set(QStringLiteral("short"), 1, 100));
+    auto holder = startWorker({QStringLiteral("hold-lock"), stuckName});
+    QCOMPARE(readLine(holder.get()), QStringLiteral("locked"));
+
+    const QString freeName = uniqueName("free");
+    SharedMemoryPool listener(freeName, poolOptions());
+    QVERIFY2(listener.isAttached(), qPrintable(describe(listener)));
+    QSignalSpy changed(&listener, &SharedMemoryPool::valueChanged);
+    QVERIFY(changed.isValid());
+    QCoreApplication::processEvents(); // starts listening
+    QTest::qWait(2500); // lets ticks run into the stuck lock
+
+    // A new process rings this listener for the first time, which the maintenance thread
+    // answers.
+    auto writer = startWorker({QStringLiteral("set"), freeName, QStringLiteral("k"),
+                               QStringLiteral("v")});
+    QCOMPARE(readLine(writer.get()), QStringLiteral("stored"));
+    finishWorker(writer.get());
+    QTRY_COMPARE_WITH_TIMEOUT(changed.count(), 1, 60000);
+
+    // Closing an object removes its maintenance task, which waits for a running tick.
+    std::atomic<bool> closed = false;
+    std::thread closer([&] {
+        SharedMemoryPool other(freeName, poolOptions());
+        other.detach();
+        closed = true;
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(closed.load(), 60000);
+    closer.join();
+
+    holder->write("release\n");
+    const QStringList rest = finishWorker(holder.get());
+    QVERIFY2(rest.isEmpty(), qPrintable(rest.join(QLatin1Char('\n'))));
+    QCOMPARE(holder->exitCode(), 0);
 }
 
 void tst_MultiProcess::killedWritersLeavePoolConsistent()
