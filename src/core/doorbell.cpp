@@ -188,9 +188,24 @@ QString Doorbell::pathFor(QByteArrayView name)
             + QString::fromLatin1(name);
 }
 
+bool Doorbell::isValidName(QByteArrayView name)
+{
+    // Names come from the segment, which another process may have damaged; only the form
+    // open() creates, "<pid>-<hex>", can never lead out of the runtime directory.
+    if (name.isEmpty() || name.size() >= NameCapacity || !name.contains('-')) {
+        return false;
+    }
+    for (const char c : name) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void Doorbell::removeStale(QByteArrayView name)
 {
-    if (!name.isEmpty()) {
+    if (isValidName(name)) {
         QFile::remove(pathFor(name));
     }
 }
@@ -398,6 +413,14 @@ void DoorbellRinger::ring(quint32 slot, QByteArrayView name)
         return;
     }
     QMutexLocker locker(&m_mutex);
+    Entry &cached = m_entries[slot];
+    if (cached.eventFd >= 0 && cached.name == name) {
+        writeEventFd(cached.eventFd); // the common case, with the name checked before
+        return;
+    }
+    if (!Doorbell::isValidName(name)) {
+        return;
+    }
     Entry &entry = m_entries[slot];
     if (entry.name != name) {
         reset(&entry);

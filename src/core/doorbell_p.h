@@ -49,6 +49,8 @@ public:
     // still connect. Runs on the maintenance thread, from the owner's tick.
     void repair();
 
+    // True if name has the form open() gives, so that pathFor() stays in the runtime directory.
+    static bool isValidName(QByteArrayView name);
     static QString pathFor(QByteArrayView name);
     // Removes the socket file of a listener that died.
     static void removeStale(QByteArrayView name);

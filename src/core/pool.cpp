@@ -1004,7 +1004,7 @@ PoolStats Pool::stats() const
     stats.heapSize = qint64(m_header->heapSize);
     stats.maxEntries = m_header->maxEntries;
     stats.maxKeyLength = MaxKeyBytes;
-    stats.maxValueSize = maxValueSize(0);
+    stats.maxValueSize = maxValueSize(1); // keys have at least one byte
     stats.maxAttachments = m_header->processSlots;
     stats.eventLogSize = qint64(m_header->logSize);
     stats.createdAt = QDateTime::fromMSecsSinceEpoch(m_header->createdMs);

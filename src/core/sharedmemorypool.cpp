@@ -381,7 +381,7 @@ qint64 SharedMemoryPool::maxKeyLength() const
 
 qint64 SharedMemoryPool::maxValueSize() const
 {
-    return d->pool ? d->pool->maxValueSize(0) : 0;
+    return d->pool ? d->pool->maxValueSize(1) : 0; // the shortest key has one byte
 }
 
 SharedMemoryPool::Error SharedMemoryPool::error() const

@@ -37,6 +37,7 @@ private Q_SLOTS:
     void ringSkipsRegularFile();
     void ringSkipsDirectory();
     void ringIgnoresMissingSocket();
+    void damagedNameStaysInRuntimeDirectory();
 
 private:
     // Opens a doorbell and closes it, which removes its socket, and returns its name. The
@@ -186,6 +187,29 @@ void tst_Doorbell::ringIgnoresMissingSocket()
     ringer.ring(0, name);
 
     QVERIFY(!QFileInfo::exists(Doorbell::pathFor(name)));
+}
+
+void tst_Doorbell::damagedNameStaysInRuntimeDirectory()
+{
+    // A damaged slot could name a path outside the runtime directory; removing the stale
+    // socket of such a name must not delete that file.
+    QTemporaryDir outside;
+    QVERIFY(outside.isValid());
+    const QString victim = outside.filePath(QStringLiteral("victim"));
+    QFile file(victim);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.close();
+    const QByteArray name = QFile::encodeName(QStringLiteral("1-a/../../..") + victim);
+
+    QVERIFY(!Doorbell::isValidName(name));
+    Doorbell::removeStale(name);
+    DoorbellRinger ringer(1);
+    ringer.ring(0, name);
+    QVERIFY(QFileInfo::exists(victim));
+
+    QVERIFY(Doorbell::isValidName("1234-0123456789abcdef"));
+    QVERIFY(!Doorbell::isValidName("1234"));
+    QVERIFY(!Doorbell::isValidName(""));
 }
 
 QTEST_GUILESS_MAIN(tst_Doorbell)

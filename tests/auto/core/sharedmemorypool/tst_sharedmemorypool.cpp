@@ -515,8 +515,13 @@ void tst_SharedMemoryPool::valueAtMaximumSizeIsAccepted()
     SharedMemoryPool pool(uniqueName("maxvalue"), smallOptions());
     QVERIFY2(pool.isAttached(), qPrintable(describe(pool)));
     const QString key = QStringLiteral("big");
-    // The limit counts the key's bytes too. Raw QByteArray values are stored as they are.
-    const qint64 limit = pool.maxValueSize() - key.toUtf8().size();
+    // maxValueSize() is the limit for a one-byte key, and each further key byte lowers it by
+    // one. Raw QByteArray values are stored as they are.
+    QVERIFY2(pool.set(QStringLiteral("k"), QByteArray(pool.maxValueSize(), 'o')),
+             qPrintable(describe(pool)));
+    QVERIFY(!pool.set(QStringLiteral("k"), QByteArray(pool.maxValueSize() + 1, 'o')));
+    QVERIFY(pool.remove(QStringLiteral("k")));
+    const qint64 limit = pool.maxValueSize() - (key.toUtf8().size() - 1);
     QVERIFY(limit > 1000);
 
     QVERIFY2(pool.set(key, QByteArray(limit, 'm')), qPrintable(describe(pool)));
