@@ -87,10 +87,10 @@ void Attachment::stopMaintenance()
     }
 }
 
-void Attachment::createNotifier(Notifier::Mode mode, Notifier::Callbacks callbacks,
+void Attachment::createNotifier(QObject *owner, Notifier::Mode mode, Notifier::Callbacks callbacks,
                                 int maxSpinMicroseconds)
 {
-    notifier = std::make_unique<Notifier>(pool.get(), &doorbell, mode, std::move(callbacks));
+    notifier = std::make_unique<Notifier>(pool.get(), &doorbell, owner, mode, std::move(callbacks));
     notifier->setMaxSpinMicroseconds(maxSpinMicroseconds);
 }
 

@@ -30,7 +30,9 @@ public:
     void stopBackground();
 
     // Creates the notifier; needs an attachment opened with a slot. It starts with start().
-    void createNotifier(Notifier::Mode mode, Notifier::Callbacks callbacks, int maxSpinMicroseconds);
+    // owner is the QObject whose thread runs EventLoopMode delivery, also after moveToThread().
+    void createNotifier(QObject *owner, Notifier::Mode mode, Notifier::Callbacks callbacks,
+                        int maxSpinMicroseconds);
 
     // Starts the upkeep on the maintenance thread: heartbeat, repair of a removed doorbell
     // socket, sweep of expired entries and reclaim of dead processes' slots every fifth tick.

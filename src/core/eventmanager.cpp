@@ -167,7 +167,7 @@ bool EventManagerPrivate::open()
     const Notifier::Mode mode = options.delivery == EventManager::DirectDelivery
             ? Notifier::ThreadMode
             : Notifier::EventLoopMode;
-    attachment.createNotifier(mode, std::move(callbacks), options.maxSpinMicroseconds);
+    attachment.createNotifier(q, mode, std::move(callbacks), options.maxSpinMicroseconds);
     updateFilter();
 
     attachment.startMaintenance(q, [this] {

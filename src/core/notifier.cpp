@@ -30,9 +30,10 @@ inline void cpuRelax()
 
 } // namespace
 
-Notifier::Notifier(Pool *pool, Doorbell *doorbell, Mode mode, Callbacks callbacks)
+Notifier::Notifier(Pool *pool, Doorbell *doorbell, QObject *owner, Mode mode, Callbacks callbacks)
     : m_pool(pool)
     , m_doorbell(doorbell)
+    , m_owner(owner)
     , m_mode(mode)
     , m_callbacks(std::move(callbacks))
 {
@@ -60,7 +61,7 @@ void Notifier::start(const EventLog::Cursor &from)
         m_thread = std::thread([this] { threadMain(); });
         return;
     }
-    m_context = new QObject;
+    m_context = new QObject(m_owner);
     m_socketNotifier = new QSocketNotifier(m_doorbell->fileDescriptor(), QSocketNotifier::Read,
                                            m_context);
     QObject::connect(m_socketNotifier, &QSocketNotifier::activated, m_context,

@@ -48,7 +48,8 @@ public:
     };
 
     // pool must outlive the notifier; the notifier owns the doorbell of pool's slot.
-    Notifier(Pool *pool, Doorbell *doorbell, Mode mode, Callbacks callbacks);
+    // In EventLoopMode the socket notifier is a child of owner, so it follows moveToThread().
+    Notifier(Pool *pool, Doorbell *doorbell, QObject *owner, Mode mode, Callbacks callbacks);
     ~Notifier();
     Q_DISABLE_COPY_MOVE(Notifier)
 
@@ -89,6 +90,7 @@ private:
 
     Pool *m_pool;
     Doorbell *m_doorbell;
+    QObject *m_owner;
     Mode m_mode;
     Callbacks m_callbacks;
     EventLog::Cursor m_cursor;

@@ -80,7 +80,7 @@ bool SharedMemoryPoolPrivate::open()
         callbacks.missed = [this](quint64 count) { Q_EMIT q->changesMissed(count); };
         callbacks.destroyed = [this] { handleDestroyed(); };
         // Change listeners do not spin: value changes are state, not a latency-critical stream.
-        attachment.createNotifier(Notifier::EventLoopMode, std::move(callbacks), 0);
+        attachment.createNotifier(q, Notifier::EventLoopMode, std::move(callbacks), 0);
     }
     attachment.startMaintenance(q, [this] {
         if (notifier) {

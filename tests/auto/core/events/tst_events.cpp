@@ -173,6 +173,7 @@ private Q_SLOTS:
     void destroyedWorkerReceiverGetsNoEvents();
     void throwingHandlerIsCounted();
     void handlerDeletesItsHandler();
+    void movedManagerDeliversOnItsThread();
     void publishFailsAfterPoolRemoved();
     void handlerCleansUpItsHandler();
     void recordHandlerDeletesManager();
@@ -825,6 +826,51 @@ void tst_Events::publishFailsAfterPoolRemoved()
     }
     QTest::qWait(50);
     QCOMPARE(destroyed.count(), 1);
+}
+
+void tst_Events::movedManagerDeliversOnItsThread()
+{
+    // Listening starts on this thread; after moveToThread() every event must arrive once, on
+    // the new thread.
+    const QString pool = createPool("moved");
+    QVERIFY(!pool.isEmpty());
+    auto *manager = new EventManager(pool);
+    QVERIFY2(manager->isAttached(), qPrintable(describe(*manager)));
+    manager->subscribe(QStringLiteral("hop"));
+    QCoreApplication::processEvents();
+
+    QThread worker;
+    worker.start();
+    QMutex mutex;
+    QList<int> values;
+    bool wrongThread = false;
+    QObject::connect(manager, &EventManager::eventReceived, manager,
+                     [&](const QString &, const QVariant &value) {
+                         QMutexLocker locker(&mutex);
+                         wrongThread = wrongThread || QThread::currentThread() != &worker;
+                         values.append(value.toInt());
+                     });
+    manager->moveToThread(&worker);
+
+    EventManager publisher(pool);
+    constexpr int Count = 200;
+    for (int i = 0; i < Count; ++i) {
+        QVERIFY(publisher.publish(QStringLiteral("hop"), i));
+    }
+    QTRY_COMPARE_WITH_TIMEOUT([&] { QMutexLocker locker(&mutex); return values.size(); }(),
+                              Count, 20000);
+    QTest::qWait(100);
+    {
+        QMutexLocker locker(&mutex);
+        QCOMPARE(values.size(), Count);
+        for (int i = 0; i < Count; ++i) {
+            QCOMPARE(values.at(i), i);
+        }
+        QVERIFY(!wrongThread);
+    }
+    QMetaObject::invokeMethod(manager, [manager] { delete manager; }, Qt::BlockingQueuedConnection);
+    worker.quit();
+    QVERIFY(worker.wait());
 }
 
 void tst_Events::handlerDeletesItsHandler()
