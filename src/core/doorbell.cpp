@@ -7,10 +7,13 @@
 #include "runtimedir_p.h"
 
 #include <QDir>
+#include <QHash>
 #include <QFile>
 #include <QRandomGenerator>
 
+#include <atomic>
 #include <cerrno>
+#include <memory>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -384,71 +387,126 @@ void Doorbell::ringSelf()
     writeEventFd(m_eventFd);
 }
 
+// The writer side of one listener's doorbell, shared by every pool object of this process
+// that rings it, so that the process holds one eventfd per listener, not one per pool object.
+class DoorbellRinger::Bell
+{
+public:
+    explicit Bell(QByteArrayView name) : m_name(name.toByteArray()) { }
+    ~Bell()
+    {
+        if (const int fd = m_eventFd.load(std::memory_order_relaxed); fd >= 0) {
+            ::close(fd);
+        }
+        if (m_connection >= 0) {
+            ::close(m_connection);
+        }
+    }
+    Q_DISABLE_COPY_MOVE(Bell)
+
+    const QByteArray &name() const { return m_name; }
+
+    void ring()
+    {
+        // Once set, the eventfd stays open as long as this object, so no lock is needed.
+        if (const int fd = m_eventFd.load(std::memory_order_acquire); fd >= 0) {
+            writeEventFd(fd);
+            return;
+        }
+        QMutexLocker locker(&m_mutex);
+        if (const int fd = m_eventFd.load(std::memory_order_relaxed); fd >= 0) {
+            writeEventFd(fd);
+            return;
+        }
+        if (m_connection >= 0) {
+            int received = -1;
+            switch (receiveDescriptor(m_connection, &received)) {
+            case Receive::Descriptor:
+                ::close(m_connection);
+                m_connection = -1;
+                m_eventFd.store(received, std::memory_order_release);
+                writeEventFd(received);
+                return;
+            case Receive::NotYet:
+                // The listener has not handed over its eventfd, so the ring that follows its
+                // hand-over is still to come and wakes it after this record.
+                return;
+            case Receive::Failed:
+                ::close(m_connection);
+                m_connection = -1;
+                break;
+            }
+        }
+        // Connecting rings: the listener rings itself when it accepts.
+        m_connection = connectTo(m_name);
+    }
+
+private:
+    const QByteArray m_name;
+    std::atomic<int> m_eventFd = -1;
+    QMutex m_mutex;       // guards the hand-over below
+    int m_connection = -1; // socket waiting for the listener to send its eventfd
+};
+
+namespace {
+
+// The process's bells by doorbell name. It holds them weakly: a bell lives while a ringer
+// uses it.
+class BellRegistry
+{
+public:
+    std::shared_ptr<DoorbellRinger::Bell> acquire(QByteArrayView name)
+    {
+        QMutexLocker locker(&m_mutex);
+        const QByteArray key = name.toByteArray();
+        if (std::shared_ptr<DoorbellRinger::Bell> existing = m_bells.value(key).lock()) {
+            return existing;
+        }
+        if (m_bells.size() >= m_sweepAt) {
+            m_bells.removeIf([](const auto &item) { return item.value().expired(); });
+            m_sweepAt = qMax<qsizetype>(64, m_bells.size() * 2);
+        }
+        auto bell = std::make_shared<DoorbellRinger::Bell>(name);
+        m_bells.insert(key, bell);
+        return bell;
+    }
+
+private:
+    QMutex m_mutex;
+    QHash<QByteArray, std::weak_ptr<DoorbellRinger::Bell>> m_bells;
+    qsizetype m_sweepAt = 64;
+};
+
+BellRegistry &bellRegistry()
+{
+    // Never destroyed: ringers of pool objects that outlive main() still find it.
+    static BellRegistry *registry = new BellRegistry;
+    return *registry;
+}
+
+} // namespace
+
 DoorbellRinger::DoorbellRinger(quint32 slots)
-    : m_entries(slots)
+    : m_bells(slots)
 {
 }
 
-DoorbellRinger::~DoorbellRinger()
-{
-    for (Entry &entry : m_entries) {
-        reset(&entry);
-    }
-}
-
-void DoorbellRinger::reset(Entry *entry)
-{
-    if (entry->eventFd >= 0) {
-        ::close(entry->eventFd);
-    }
-    if (entry->connection >= 0) {
-        ::close(entry->connection);
-    }
-    *entry = Entry();
-}
+DoorbellRinger::~DoorbellRinger() = default;
 
 void DoorbellRinger::ring(quint32 slot, QByteArrayView name)
 {
-    if (slot >= m_entries.size() || name.isEmpty()) {
+    if (slot >= m_bells.size() || name.isEmpty()) {
         return;
     }
     QMutexLocker locker(&m_mutex);
-    Entry &cached = m_entries[slot];
-    if (cached.eventFd >= 0 && cached.name == name) {
-        writeEventFd(cached.eventFd); // the common case, with the name checked before
-        return;
-    }
-    if (!Doorbell::isValidName(name)) {
-        return;
-    }
-    Entry &entry = m_entries[slot];
-    if (entry.name != name) {
-        reset(&entry);
-        entry.name = name.toByteArray();
-    }
-    if (entry.eventFd >= 0) {
-        writeEventFd(entry.eventFd);
-        return;
-    }
-    if (entry.connection >= 0) {
-        switch (receiveDescriptor(entry.connection, &entry.eventFd)) {
-        case Receive::Descriptor:
-            ::close(entry.connection);
-            entry.connection = -1;
-            writeEventFd(entry.eventFd);
+    std::shared_ptr<Bell> &bell = m_bells[slot];
+    if (!bell || bell->name() != name) {
+        if (!Doorbell::isValidName(name)) {
             return;
-        case Receive::NotYet:
-            // The listener has not handed over its eventfd, so the ring that follows its
-            // hand-over is still to come and wakes it after this record.
-            return;
-        case Receive::Failed:
-            ::close(entry.connection);
-            entry.connection = -1;
-            break;
         }
+        bell = bellRegistry().acquire(name);
     }
-    // Connecting rings: the listener rings itself when it accepts.
-    entry.connection = connectTo(name);
+    bell->ring();
 }
 
 } // namespace mvent

@@ -7,6 +7,7 @@
 #include <QMutex>
 #include <QString>
 
+#include <memory>
 #include <vector>
 
 #include <sys/types.h>
@@ -71,12 +72,15 @@ private:
 };
 
 /*
-    The writer side: the eventfds of other listeners, fetched on first use and kept per process
-    slot until the slot's doorbell name changes. Thread-safe, and never blocks.
+    The writer side: one bell per listener slot, fetched on first use and kept until the slot's
+    doorbell name changes. Bells are shared by every ringer of the process, so the process keeps
+    one eventfd per listener however many pool objects it has. Thread-safe, and never blocks.
 */
 class MVENT_CORE_EXPORT DoorbellRinger
 {
 public:
+    class Bell;
+
     explicit DoorbellRinger(quint32 slots);
     ~DoorbellRinger();
     Q_DISABLE_COPY_MOVE(DoorbellRinger)
@@ -86,16 +90,8 @@ public:
     void ring(quint32 slot, QByteArrayView name);
 
 private:
-    struct Entry
-    {
-        QByteArray name;
-        int eventFd = -1;
-        int connection = -1; // socket waiting for the listener to send its eventfd
-    };
-    static void reset(Entry *entry);
-
     QMutex m_mutex;
-    std::vector<Entry> m_entries;
+    std::vector<std::shared_ptr<Bell>> m_bells;
 };
 
 } // namespace mvent

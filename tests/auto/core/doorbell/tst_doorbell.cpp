@@ -7,6 +7,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <memory>
+#include <vector>
+
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,6 +41,7 @@ private Q_SLOTS:
     void ringSkipsDirectory();
     void ringIgnoresMissingSocket();
     void damagedNameStaysInRuntimeDirectory();
+    void ringersShareOneEventFd();
 
 private:
     // Opens a doorbell and closes it, which removes its socket, and returns its name. The
@@ -210,6 +214,43 @@ void tst_Doorbell::damagedNameStaysInRuntimeDirectory()
     QVERIFY(Doorbell::isValidName("1234-0123456789abcdef"));
     QVERIFY(!Doorbell::isValidName("1234"));
     QVERIFY(!Doorbell::isValidName(""));
+}
+
+void tst_Doorbell::ringersShareOneEventFd()
+{
+    // Many pool objects of one process ring the same listener; they must share one eventfd
+    // instead of each holding its own.
+    const auto countEventFds = [] {
+        int count = 0;
+        const QDir fds(QStringLiteral("/proc/self/fd"));
+        for (const QString &entry : fds.entryList(QDir::System | QDir::NoDotAndDotDot)) {
+            if (QFile::symLinkTarget(fds.filePath(entry)).contains(QLatin1String("eventfd"))) {
+                ++count;
+            }
+        }
+        return count;
+    };
+    Doorbell doorbell;
+    QString message;
+    QVERIFY2(doorbell.open(&message), qPrintable(message));
+    const int before = countEventFds();
+
+    constexpr int Ringers = 10;
+    std::vector<std::unique_ptr<DoorbellRinger>> ringers;
+    for (int i = 0; i < Ringers; ++i) {
+        ringers.push_back(std::make_unique<DoorbellRinger>(1));
+    }
+    // Each ringer rings until a ring arrives straight through the eventfd.
+    for (int round = 0; round < 3; ++round) {
+        for (const auto &ringer : ringers) {
+            ringer->ring(0, doorbell.name());
+            QVERIFY2(waitForRing(doorbell), "a ring did not arrive");
+            doorbell.drain();
+        }
+    }
+    QCOMPARE(countEventFds(), before + 1);
+    ringers.clear();
+    QCOMPARE(countEventFds(), before);
 }
 
 QTEST_GUILESS_MAIN(tst_Doorbell)
