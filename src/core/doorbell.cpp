@@ -387,8 +387,8 @@ void Doorbell::ringSelf()
     writeEventFd(m_eventFd);
 }
 
-// The writer side of one listener's doorbell, shared by every pool object of this process
-// that rings it, so that the process holds one eventfd per listener, not one per pool object.
+// The writer side of one listener's doorbell. Every pool object of this process that rings
+// the listener shares it, so the process keeps one eventfd per listener, not one per object.
 class DoorbellRinger::Bell
 {
 public:
@@ -450,7 +450,7 @@ private:
 
 namespace {
 
-// The process's bells by doorbell name. It holds them weakly: a bell lives while a ringer
+// The process's bells by doorbell name, as weak references: a bell lives while a ringer
 // uses it.
 class BellRegistry
 {

@@ -139,8 +139,8 @@ qint64 MemoryEventHandlerPrivate::invoke(const MemoryEventHandler::Callback &cal
     if (failed) {
         qCWarning(lcEvent, "handler of event %s threw: %s", qPrintable(name), qPrintable(message));
     }
-    // The callback may have deleted this handler or closed its pool, whose segment holds the
-    // stats record; touch neither then.
+    // The callback may have deleted this handler or closed its pool, whose segment contains
+    // the stats record. Touch neither then.
     if (probe.isDeleted()) {
         return 0;
     }
