@@ -88,13 +88,15 @@ struct Header
     quint64 logSize;               // a power of two
     quint64 reserved1[8];
 
+    // Set once when the pool is destroyed. It has a cache line of its own because every
+    // publish() and every wake-up reads it, while writeSequence below changes with each write.
+    alignas(64) std::atomic<quint32> destroyed;
+
     // Shared state, written under the lock unless atomic.
     alignas(64) pthread_mutex_t lock;
     alignas(64) std::atomic<quint64> writeSequence; // odd while a writer changes the index or heap
     std::atomic<quint32> activeIndex;
-    std::atomic<quint32> destroyed;
     std::atomic<quint32> journalOp;
-    quint32 reserved2;
     std::atomic<quint64> entryCount;
     std::atomic<quint64> tombstones;
     std::atomic<quint64> ttlEntries;
