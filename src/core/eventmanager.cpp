@@ -439,6 +439,13 @@ void EventManager::subscribe(const QString &name)
     if (!d->canReceive(QStringLiteral("'%1'").arg(name))) {
         return;
     }
+    // The same rules as for publish(), so that a subscription can match a published event.
+    PoolError failure;
+    const std::optional<QByteArray> utf8 = Pool::encodeKey(name, &failure);
+    if (!utf8 || !Pool::checkKey(*utf8, &failure)) {
+        d->fail(failure);
+        return;
+    }
     {
         QMutexLocker locker(&d->subscriptionMutex);
         d->names.insert(name.toUtf8());

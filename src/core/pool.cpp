@@ -402,9 +402,14 @@ bool Pool::checkKey(QByteArrayView key, PoolError *error)
         return error->set(Error::InvalidKey, QStringLiteral("key is empty"));
     }
     if (key.size() > MaxKeyBytes) {
+        // Cut the preview at a character boundary: UTF-8 continuation bytes are 10xxxxxx.
+        qsizetype preview = 32;
+        while (preview > 0 && (quint8(key[preview]) & 0xC0) == 0x80) {
+            --preview;
+        }
         return error->set(Error::InvalidKey, QStringLiteral("key '%1…' is %2 bytes of UTF-8; the "
                                                             "maximum is %3")
-                                                     .arg(QString::fromUtf8(key.first(32)))
+                                                     .arg(QString::fromUtf8(key.first(preview)))
                                                      .arg(key.size())
                                                      .arg(MaxKeyBytes));
     }

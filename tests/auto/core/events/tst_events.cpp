@@ -164,6 +164,7 @@ private Q_SLOTS:
     void slotlessManagerOnlyPublishes();
     void ttlPublishSignalsValueChange();
     void publishRejectsInvalidTtl();
+    void subscribeRejectsInvalidNames();
     void removedDoorbellSocketIsRecreated();
     void killedSubscriberIsReplaced();
     void ringOverrunReportsMissedEvents();
@@ -482,6 +483,28 @@ void tst_Events::ttlPublishSignalsValueChange()
     QTRY_COMPARE(changed.count(), 1);
     QCOMPARE(changed.at(0).at(0).toString(), QStringLiteral("status"));
     QCOMPARE(changed.at(0).at(1).toString(), QStringLiteral("online"));
+}
+
+void tst_Events::subscribeRejectsInvalidNames()
+{
+    const QString pool = createPool("badname");
+    QVERIFY(!pool.isEmpty());
+    EventManager manager(pool);
+    QVERIFY2(manager.isAttached(), qPrintable(describe(manager)));
+
+    manager.subscribe(QString(65536, QLatin1Char('n')));
+    QCOMPARE(manager.error(), SharedMemoryPool::InvalidKey);
+    QVERIFY2(manager.errorString().contains(QLatin1String("65536")), qPrintable(manager.errorString()));
+    manager.subscribe(QStringLiteral("n") + QChar(0xd800));
+    QCOMPARE(manager.error(), SharedMemoryPool::InvalidKey);
+    manager.subscribe(QString());
+    QCOMPARE(manager.error(), SharedMemoryPool::InvalidKey);
+    QVERIFY(manager.subscriptions().isEmpty());
+
+    // A cut preview never splits a multi-byte character.
+    manager.subscribe(QString(1000, QChar(0x20ac)));
+    QCOMPARE(manager.error(), SharedMemoryPool::InvalidKey);
+    QVERIFY2(!manager.errorString().contains(QChar(0xfffd)), qPrintable(manager.errorString()));
 }
 
 void tst_Events::publishRejectsInvalidTtl()
