@@ -23,15 +23,59 @@ bool rangesOverlap(quint64 a, quint64 aLength, quint64 b, quint64 bLength)
 
 } // namespace
 
+namespace {
+
+// Lays out the regions for totalSize and returns where the heap starts; the caller checks
+// that a heap fits behind it.
+quint64 placeRegions(quint64 totalSize, quint32 maxEntries, quint32 maxAttachments,
+                     quint64 logSize, Geometry *g)
+{
+    g->totalSize = totalSize;
+    g->maxEntries = maxEntries;
+    g->processSlots = maxAttachments;
+    // Load stays at or below one half with tombstones, which keeps probe chains short.
+    g->indexCapacity = std::bit_ceil(quint32(maxEntries) * 2);
+    if (logSize == 0) {
+        logSize = std::bit_floor(totalSize / 4);
+    }
+    g->logSize = std::bit_ceil(std::max<quint64>(logSize, MinLogSize));
+
+    quint64 offset = HeaderSize;
+    g->processTableOffset = offset;
+    offset = alignUp(offset + quint64(g->processSlots) * ProcessSlotSize, 64);
+    for (quint64 &indexOffset : g->indexOffset) {
+        indexOffset = offset;
+        offset = alignUp(offset + quint64(g->indexCapacity) * 8, 64);
+    }
+    g->logOffset = offset;
+    offset = alignUp(offset + g->logSize, 4096);
+    g->heapOffset = offset;
+    return offset;
+}
+
+constexpr quint64 MinHeapSize = 64 * Alignment;
+
+} // namespace
+
+quint64 minimumSegmentSize(quint32 maxEntries, quint32 maxAttachments, quint64 logSize)
+{
+    // The default log grows with the size, so the smallest size that fits is searched for, in
+    // pages. It lies below four thirds of the fixed regions plus the heap, which bounds the loop.
+    Geometry g;
+    quint64 size = std::max<quint64>(MinSegmentSize,
+                                     alignUp(placeRegions(0, maxEntries, maxAttachments,
+                                                          std::max<quint64>(logSize, MinLogSize), &g)
+                                                     + MinHeapSize,
+                                             4096));
+    while (placeRegions(size, maxEntries, maxAttachments, logSize, &g) + MinHeapSize > size) {
+        size += 4096;
+    }
+    return size;
+}
+
 bool computeGeometry(quint64 totalSize, quint32 maxEntries, quint32 maxAttachments,
                      quint64 logSize, Geometry *geometry, QString *errorMessage)
 {
-    if (totalSize < MinSegmentSize) {
-        *errorMessage = QStringLiteral("pool size %1 bytes is below the minimum of %2 bytes")
-                                .arg(totalSize)
-                                .arg(MinSegmentSize);
-        return false;
-    }
     if (maxEntries < 1 || maxEntries > (1u << 30)) {
         *errorMessage = QStringLiteral("maxEntries %1 is outside 1..%2").arg(maxEntries).arg(1u << 30);
         return false;
@@ -44,35 +88,17 @@ bool computeGeometry(quint64 totalSize, quint32 maxEntries, quint32 maxAttachmen
     }
 
     Geometry g;
-    g.totalSize = totalSize;
-    g.maxEntries = maxEntries;
-    g.processSlots = maxAttachments;
-    // Load stays at or below one half with tombstones, which keeps probe chains short.
-    g.indexCapacity = std::bit_ceil(quint32(maxEntries) * 2);
-    if (logSize == 0) {
-        logSize = std::bit_floor(totalSize / 4);
-    }
-    g.logSize = std::bit_ceil(std::max<quint64>(logSize, MinLogSize));
-
-    quint64 offset = HeaderSize;
-    g.processTableOffset = offset;
-    offset = alignUp(offset + quint64(g.processSlots) * ProcessSlotSize, 64);
-    for (quint64 &indexOffset : g.indexOffset) {
-        indexOffset = offset;
-        offset = alignUp(offset + quint64(g.indexCapacity) * 8, 64);
-    }
-    g.logOffset = offset;
-    offset = alignUp(offset + g.logSize, 4096);
-    g.heapOffset = offset;
-    if (offset + 64 * Alignment > totalSize) {
-        *errorMessage = QStringLiteral("pool size %1 bytes leaves no heap after the index (%2 "
-                                       "entries), process table (%3 slots) and event log (%4 "
-                                       "bytes); raise the size to at least %5 bytes")
+    const quint64 offset = totalSize < MinSegmentSize
+            ? totalSize + 1 // too small whatever the layout
+            : placeRegions(totalSize, maxEntries, maxAttachments, logSize, &g);
+    if (offset + MinHeapSize > totalSize) {
+        *errorMessage = QStringLiteral("pool size %1 bytes is too small for %2 entries, %3 "
+                                       "attachments and the event log; the minimum for these "
+                                       "options is %4 bytes")
                                 .arg(totalSize)
                                 .arg(maxEntries)
                                 .arg(maxAttachments)
-                                .arg(g.logSize)
-                                .arg(offset + 64 * 1024);
+                                .arg(minimumSegmentSize(maxEntries, maxAttachments, logSize));
         return false;
     }
     g.heapSize = (totalSize - offset) & ~(Alignment - 1);
