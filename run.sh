@@ -49,7 +49,7 @@ Usage: ./run.sh demo [--duration SECONDS] [--file PATH] [--pool NAME]
 demo   Builds mvent-demo and runs two producers (this machine's /proc counters and the lines
        of a text file) and two consumers in separate processes, with a live summary every
        second and a final table of events sent, received and lost and the delivery latency.
-       Exits with 1 if any event was lost.
+       Exits with 1 if an event was lost or a process failed, 2 for an invalid option.
        --duration SECONDS  how long the producers publish (default: 10)
        --file PATH         text file to stream (default: /usr/share/common-licenses/GPL-3)
        --pool NAME         pool to create and remove at the end (default: mvent-demo-PID)
