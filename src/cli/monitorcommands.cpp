@@ -396,7 +396,12 @@ int runMetrics(const QStringList &arguments)
     const QString bindAddress = QStringLiteral("%1:%2").arg(address->host).arg(address->port);
     std::unique_ptr<prometheus::Exposer> exposer;
     try {
-        exposer = std::make_unique<prometheus::Exposer>(bindAddress.toStdString());
+        // civetweb gives each connection a worker thread until a request arrives. Two idle
+        // clients took both default workers and blocked scrapes for 30 s, so use more workers
+        // and a shorter wait for the request.
+        exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
+                "listening_ports", bindAddress.toStdString(), "num_threads", "8",
+                "request_timeout_ms", "5000"});
     } catch (const std::exception &error) {
         QString reason = bindFailure(*address);
         if (reason.isEmpty()) {
