@@ -112,6 +112,7 @@ bool Attachment::maintain()
     }
     if (++m_ticks % 5 == 0) {
         pool->reclaimDeadSlots(MaintenanceLockTimeoutMs);
+        pool->processes()->dropStaleDoorbells();
     }
     return true;
 }

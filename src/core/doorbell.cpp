@@ -299,7 +299,9 @@ void Doorbell::repair()
     }
     // The path carries this process's pid and a random part, so whatever is there now is a
     // leftover or a mistake, never another listener's socket.
-    ::unlink(native.constData());
+    if (::unlink(native.constData()) != 0 && errno == EISDIR) {
+        ::rmdir(native.constData()); // an empty directory in its place; a full one stays
+    }
     const int socket = listenAt();
     if (socket < 0) {
         qCWarning(lcEvent, "cannot create the removed wake-up socket %s again: %s",
@@ -492,6 +494,14 @@ DoorbellRinger::DoorbellRinger(quint32 slots)
 }
 
 DoorbellRinger::~DoorbellRinger() = default;
+
+void DoorbellRinger::forget(quint32 slot, QByteArrayView currentName)
+{
+    QMutexLocker locker(&m_mutex);
+    if (slot < m_bells.size() && m_bells[slot] && m_bells[slot]->name() != currentName) {
+        m_bells[slot].reset();
+    }
+}
 
 void DoorbellRinger::ring(quint32 slot, QByteArrayView name)
 {

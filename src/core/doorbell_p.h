@@ -88,6 +88,8 @@ public:
     // Sends one wake-up to the doorbell called name, registered in slot. A listener that
     // cannot be reached is skipped without an error, because no thread waits on it.
     void ring(quint32 slot, QByteArrayView name);
+    // Drops the bell of slot unless it belongs to currentName; an empty name drops it always.
+    void forget(quint32 slot, QByteArrayView currentName);
 
 private:
     QMutex m_mutex;

@@ -12,6 +12,7 @@
 #include <QMutex>
 #include <QThread>
 
+#include <algorithm>
 #include <exception>
 
 namespace mvent {
@@ -45,6 +46,14 @@ public:
     // receivedNs, when not 0, is a clock reading taken just before, which the first handler's
     // duration starts from.
     void dispatch(const QString &name, const QVariant &value, qint64 receivedNs);
+    // True if the handler with id is still registered for name.
+    bool isRegistered(const QString &name, int id)
+    {
+        QMutexLocker locker(&mutex);
+        const QList<Handler> registered = handlers.value(name);
+        return std::any_of(registered.cbegin(), registered.cend(),
+                           [id](const Handler &handler) { return handler.id == id; });
+    }
     // Calls callback and records its duration from startedNs, or from now if startedNs is 0.
     // Returns the time it finished, or 0 without stats.
     qint64 invoke(const MemoryEventHandler::Callback &callback, layout::StatsRecord *stats,
@@ -185,6 +194,11 @@ void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &va
     qint64 startedNs = receivedNs;
     const DeletionProbe probe(q);
     for (const Handler &handler : targets) {
+        // A handler may have removed later ones with off() or cleanup(); skip those.
+        if (generation.load(std::memory_order_acquire) != currentGeneration
+            && !isRegistered(name, handler.id)) {
+            continue;
+        }
         if (handler.relay) {
             // Direct or queued by the receiver's thread, as for any signal.
             Q_EMIT handler.relay->deliver(name, value);

@@ -5,6 +5,7 @@
 #include "logging_p.h"
 #include "pool_p.h"
 
+#include <QCoreApplication>
 #include <QPointer>
 #include <QSocketNotifier>
 
@@ -105,7 +106,10 @@ void Notifier::stop()
     }
     if (m_deliveryDepth > 0 && m_context) {
         // The socket notifier is emitting the signal that led here; Qt deletes it afterwards.
+        // A queued continuation would run before that deletion and call into this notifier,
+        // which destroyLater() frees as soon as the callbacks return, so drop it now.
         m_socketNotifier->setEnabled(false);
+        QCoreApplication::removePostedEvents(m_context, QEvent::MetaCall);
         m_context->deleteLater();
     } else {
         delete m_context; // also deletes the socket notifier and any queued continuation

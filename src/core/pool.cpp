@@ -321,9 +321,12 @@ const StatsBlockHeader *Pool::statsBlock(quint32 slotIndex, quint32 *validRecord
 void Pool::close()
 {
     if (m_header && m_slot >= 0) {
+        // The slot is released without the lock too, because it belongs to this object alone,
+        // so a lock held by a stopped process delays closing by at most this bound.
+        constexpr int CloseLockTimeoutMs = 100;
         PoolError ignored;
-        WriteLock guard(this, &ignored);
-        m_processes->release(quint32(m_slot)); // also without the lock: a slot is ours alone
+        WriteLock guard(this, &ignored, CloseLockTimeoutMs);
+        m_processes->release(quint32(m_slot));
     }
     m_slot = -1;
     m_stats.reset();

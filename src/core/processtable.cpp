@@ -31,6 +31,16 @@ void ProcessTable::ring(quint32 index)
     m_ringer.ring(index, QByteArrayView(s->doorbell, qstrnlen(s->doorbell, sizeof s->doorbell)));
 }
 
+void ProcessTable::dropStaleDoorbells()
+{
+    for (quint32 i = 0; i < m_count; ++i) {
+        const ProcessSlot *s = slot(i);
+        const bool active = s->state.load(std::memory_order_acquire) == SlotActive;
+        m_ringer.forget(i, active ? QByteArrayView(s->doorbell, qstrnlen(s->doorbell, sizeof s->doorbell))
+                                  : QByteArrayView());
+    }
+}
+
 int ProcessTable::claim(const QByteArray &doorbellName, quint64 *previousStats)
 {
     *previousStats = 0;

@@ -46,6 +46,9 @@ public:
     // Rings the doorbell of slot index whatever its waiting flag, for example to announce that
     // the pool was destroyed.
     void ring(quint32 index);
+    // Lets go of the wake-up descriptors of slots whose listener has gone or changed, so that
+    // a long-lived process does not keep closed listeners' eventfds open.
+    void dropStaleDoorbells();
 
 private:
     uchar *m_table;

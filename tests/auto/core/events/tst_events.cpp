@@ -177,6 +177,8 @@ private Q_SLOTS:
     void movedManagerDeliversOnItsThread();
     void publishFailsAfterPoolRemoved();
     void handlerCleansUpItsHandler();
+    void cleanupWithQueuedContinuation();
+    void cleanupSkipsLaterHandlers();
     void recordHandlerDeletesManager();
     void directHandlerCleansUpManager();
     void directDeliveryUsesNotifierThread();
@@ -941,6 +943,58 @@ void tst_Events::handlerCleansUpItsHandler()
     QTest::qWait(50);
     QCOMPARE(calls, 1);
     QVERIFY(!handler.isAttached());
+}
+
+void tst_Events::cleanupWithQueuedContinuation()
+{
+    // A delivery turn of 4096 records queues a continuation. If another turn, queued by the
+    // maintenance tick while the first handler call blocks, ends the attachment first, the
+    // continuation must not run on the freed notifier.
+    const QString pool = createPool("continuation", 64 * 1024 * 1024, 32 * 1024 * 1024);
+    QVERIFY(!pool.isEmpty());
+    EventManager manager(pool);
+    QVERIFY2(manager.isAttached(), qPrintable(describe(manager)));
+    EventManager publisher(pool);
+    int calls = 0;
+    manager.setRecordHandler([&](const QString &, const QVariant &, const EventManager::EventInfo &) {
+        ++calls;
+        if (calls == 1) {
+            std::thread flood([&] {
+                for (int i = 0; i < 12000; ++i) {
+                    publisher.publish(QStringLiteral("flood"), i);
+                }
+            });
+            QThread::msleep(1500); // lets a maintenance tick see the moved log head
+            flood.join();
+        } else if (calls == 5000) {
+            manager.cleanup();
+        }
+    });
+    manager.subscribe(QStringLiteral("flood"));
+    QVERIFY(publisher.publish(QStringLiteral("flood"), -1));
+    QTRY_VERIFY_WITH_TIMEOUT(calls >= 5000, 60000);
+    QTest::qWait(200); // lets queued calls and deferred deletions run
+    QCOMPARE(calls, 5000);
+    QVERIFY(!manager.isAttached());
+}
+
+void tst_Events::cleanupSkipsLaterHandlers()
+{
+    const QString pool = createPool("skiplater");
+    QVERIFY(!pool.isEmpty());
+    MemoryEventHandler handler(pool);
+    QVERIFY2(handler.isAttached(), qPrintable(handler.errorString()));
+    int first = 0;
+    int second = 0;
+    handler.on(QStringLiteral("once"), [&](const QVariant &) {
+        ++first;
+        handler.cleanup();
+    });
+    handler.on(QStringLiteral("once"), [&](const QVariant &) { ++second; });
+    QVERIFY(handler.publish(QStringLiteral("once"), 1));
+    QTRY_COMPARE(first, 1);
+    QTest::qWait(50);
+    QCOMPARE(second, 0);
 }
 
 void tst_Events::recordHandlerDeletesManager()

@@ -164,7 +164,9 @@ void tst_MonitoringTools::keepsFiguresOfExitedProcess()
         }
     }
     QVERIFY(found);
-    const EventInfoStats *gone = findEvent(monitor.eventStats(), QStringLiteral("gone"));
+    // findEvent() points into the list, so the list must outlive the pointer.
+    const QList<EventInfoStats> goneEvents = monitor.eventStats();
+    const EventInfoStats *gone = findEvent(goneEvents, QStringLiteral("gone"));
     QVERIFY(gone);
     QCOMPARE(gone->published, quint64(20));
 }
@@ -211,7 +213,9 @@ void tst_MonitoringTools::wrapHandlerCountsCallsAndErrors()
     }
     QVERIFY(sawReported);
     QVERIFY(sawRethrown);
-    const EventInfoStats *manual = findEvent(monitor.eventStats(), QStringLiteral("manual"));
+    // findEvent() points into the list, so the list must outlive the pointer.
+    const QList<EventInfoStats> manualEvents = monitor.eventStats();
+    const EventInfoStats *manual = findEvent(manualEvents, QStringLiteral("manual"));
     QVERIFY(manual);
     QCOMPARE(manual->published, quint64(2));
     QCOMPARE(manual->bytes, quint64(15));
@@ -227,7 +231,9 @@ void tst_MonitoringTools::clearKeepsFigures()
     QVERIFY(m_pools.back()->clear());
     monitor.recordEvent(QStringLiteral("before-clear"));
 
-    const EventInfoStats *event = findEvent(monitor.eventStats(), QStringLiteral("before-clear"));
+    // findEvent() points into the list, so the list must outlive the pointer.
+    const QList<EventInfoStats> eventEvents = monitor.eventStats();
+    const EventInfoStats *event = findEvent(eventEvents, QStringLiteral("before-clear"));
     QVERIFY(event);
     QCOMPARE(event->published, quint64(2));
     const PoolStats memory = monitor.memoryStats();
