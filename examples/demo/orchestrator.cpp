@@ -297,9 +297,7 @@ int Orchestrator::run()
         }
     }
     const int reportResult = printReport(m_children, m_consumers, m_producers, m_end);
-    // NOTE: destroyPool() on this attached pool can crash, because Pool::destroy() unmaps the
-    // pool while the attachment's maintenance task may still run on its thread. detach() stops
-    // that task first, and removePool() marks the pool destroyed without one.
+    // Detaching first lets removePool() find the pool unused by this process.
     pool.detach();
     QString removeError;
     if (!SharedMemoryPool::removePool(m_options.poolName, &removeError)) {

@@ -57,8 +57,8 @@ TerminationSignals::TerminationSignals(QObject *parent)
     // SA_RESTART resumes system calls that the signal interrupts, so Qt and the library see
     // no EINTR from them.
     action.sa_flags = SA_RESTART;
-    ::sigaction(SIGINT, &action, &m_previousInterrupt);
-    ::sigaction(SIGTERM, &action, &m_previousTerminate);
+    ::sigaction(SIGINT, &action, nullptr);
+    ::sigaction(SIGTERM, &action, nullptr);
 }
 
 TerminationSignals::~TerminationSignals()
@@ -66,8 +66,14 @@ TerminationSignals::~TerminationSignals()
     if (!isValid()) {
         return;
     }
-    ::sigaction(SIGINT, &m_previousInterrupt, nullptr);
-    ::sigaction(SIGTERM, &m_previousTerminate, nullptr);
+    // Ignored rather than restored: this runs as the process ends, after its report. Ctrl-C
+    // reaches every process of the group and the parent then sends SIGTERM as well, and that
+    // late signal must not turn a clean exit into a kill.
+    struct sigaction ignore = {};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    ::sigaction(SIGINT, &ignore, nullptr);
+    ::sigaction(SIGTERM, &ignore, nullptr);
     pipeWriteFd = -1;
     delete m_notifier;
     ::close(m_pipe[0]);

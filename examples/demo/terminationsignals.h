@@ -16,6 +16,7 @@ namespace demo {
 // and Qt calls are not. A QSocketNotifier on the read end then emits received() in the event
 // loop, so a signal that arrives before exec() is delivered once the loop runs.
 // Only one object may exist at a time, because the handler finds the pipe through a global.
+// Its destructor leaves both signals ignored, so it belongs at the end of main().
 class TerminationSignals : public QObject
 {
     Q_OBJECT
@@ -35,8 +36,6 @@ private:
 
     std::array<int, 2> m_pipe = { -1, -1 };
     QSocketNotifier *m_notifier = nullptr;
-    struct sigaction m_previousInterrupt = {};
-    struct sigaction m_previousTerminate = {};
     QString m_error;
 };
 
