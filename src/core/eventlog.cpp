@@ -107,6 +107,12 @@ quint64 EventLog::append(quint32 kind, QByteArrayView name, QByteArrayView value
     return sequence;
 }
 
+void EventLog::skipSequence()
+{
+    m_state->nextSequence.store(m_state->nextSequence.load(std::memory_order_relaxed) + 1,
+                                std::memory_order_relaxed);
+}
+
 EventLog::Cursor EventLog::endCursor() const
 {
     // head and nextSequence change together under the lock; retry until both are from one

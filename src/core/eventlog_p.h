@@ -85,6 +85,10 @@ public:
     quint64 append(quint32 kind, QByteArrayView name, QByteArrayView value, quint32 encoding,
                    quint32 pid, qint64 *timeNs = nullptr);
 
+    // Leaves a gap of one in the sequence numbers, so that readers count one missed record;
+    // the caller holds the pool lock.
+    void skipSequence();
+
     // A cursor at the newest end: the next record read is the next one appended.
     Cursor endCursor() const;
     quint64 headPosition() const;

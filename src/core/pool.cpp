@@ -355,6 +355,10 @@ bool Pool::lock(PoolError *error, int timeoutMs)
         qCWarning(lcPool, "pool %s: a process died while writing; repairing the pool",
                   qPrintable(m_name));
         recoverLocked();
+        // The dead writer may have changed a value without logging it. Listeners cannot learn
+        // which one, but a skipped sequence number makes each of them report one missed
+        // record with its next read, so they know to read the pool again.
+        m_log->skipSequence();
         mutex.markConsistent();
         return true;
     case RobustMutex::TimedOut:

@@ -100,6 +100,7 @@ private Q_SLOTS:
     void valueOutlivesWriterProcess();
     void valueChangedReachesOtherProcess();
     void stuckLockSparesOtherPools();
+    void killedLockHolderReportsMissedChange();
     void killedWritersLeavePoolConsistent();
     void killedCreatorsLeaveNoLeftovers();
     void similarNamesNeverShareData();
@@ -280,6 +281,33 @@ void tst_MultiProcess::stuckLockSparesOtherPools()
     const QStringList rest = finishWorker(holder.get());
     QVERIFY2(rest.isEmpty(), qPrintable(rest.join(QLatin1Char('\n'))));
     QCOMPARE(holder->exitCode(), 0);
+}
+
+void tst_MultiProcess::killedLockHolderReportsMissedChange()
+{
+    // A writer killed while it holds the lock may have changed a value without logging it.
+    // Listeners must hear of a possibly missed change rather than nothing.
+    const QString name = uniqueName("missedchange");
+    SharedMemoryPool listener(name, poolOptions());
+    QVERIFY2(listener.isAttached(), qPrintable(describe(listener)));
+    QSignalSpy changed(&listener, &SharedMemoryPool::valueChanged);
+    QSignalSpy missed(&listener, &SharedMemoryPool::changesMissed);
+    QVERIFY(changed.isValid());
+    QVERIFY(missed.isValid());
+    QCoreApplication::processEvents(); // starts listening
+
+    auto holder = startWorker({QStringLiteral("hold-lock"), name});
+    QCOMPARE(readLine(holder.get()), QStringLiteral("locked"));
+    holder->kill();
+    QVERIFY(holder->waitForFinished(HangGuardMs));
+
+    SharedMemoryPool writer(name, poolOptions());
+    QVERIFY2(writer.isAttached(), qPrintable(describe(writer)));
+    QVERIFY2(writer.set(QStringLiteral("after"), 1), qPrintable(describe(writer)));
+    QTRY_COMPARE(changed.count(), 1);
+    QCOMPARE(missed.count(), 1);
+    QCOMPARE(missed.at(0).at(0).toULongLong(), 1u);
+    QCOMPARE(changed.at(0).at(0).toString(), QStringLiteral("after"));
 }
 
 void tst_MultiProcess::killedWritersLeavePoolConsistent()
