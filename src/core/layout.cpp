@@ -167,8 +167,7 @@ ValidationResult validateSegment(const uchar *memory, quint64 size, const QByteA
     }
     if (header.version != Version) {
         *errorMessage = QStringLiteral("pool layout version %1 is not supported by this build "
-                                       "(version %2); use a matching mvent build or remove the "
-                                       "pool")
+                                       "(version %2); open it with a matching mvent build")
                                 .arg(header.version)
                                 .arg(Version);
         return ValidationResult::BadVersion;
