@@ -28,15 +28,14 @@ QString poolDescription()
 constexpr qint64 MissedWarningIntervalMs = 1000;
 
 /*
-    Opens the pool \a poolName for watch with a process slot, creating it if it does not
-    exist, and sets \a created when this call created it. Attaching first and creating with
-    CreateOnly distinguishes the two cases even when another process creates the pool at the
-    same moment.
+    Opens the pool \a poolName with \a options, creating it if it does not exist, and sets
+    \a created when this call created it. Attaching first and creating with CreateOnly
+    distinguishes the two cases even when another process creates the pool at the same moment.
 */
-std::unique_ptr<EventManager> openWatchedPool(const QString &poolName, bool *created)
+std::unique_ptr<EventManager> openOrCreatePool(const QString &poolName,
+                                               EventManager::Options options, bool *created)
 {
     *created = false;
-    EventManager::Options options;
     options.pool.openMode = SharedMemoryPool::AttachOnly;
     auto manager = std::make_unique<EventManager>(poolName, options);
     if (manager->isAttached() || manager->error() != SharedMemoryPool::NotFound) {
@@ -160,10 +159,17 @@ int runEmit(const QStringList &arguments)
     // leaves no stats block behind.
     EventManager::Options options;
     options.pool.useProcessSlot = false;
-    EventManager manager(poolName, options);
-    if (!manager.isAttached() || !manager.publish(event, *value, *ttlMs)) {
-        printError(manager.errorString());
+    bool created = false;
+    const std::unique_ptr<EventManager> manager = openOrCreatePool(poolName, options, &created);
+    if (!manager->isAttached() || !manager->publish(event, *value, *ttlMs)) {
+        printError(manager->errorString());
         return ExitFailure;
+    }
+    if (created) {
+        // The event went out, but a mistyped name would otherwise leave no sign.
+        printError(QStringLiteral("pool '%1' did not exist in %2, so emit created it; if the "
+                                  "name is mistyped, run 'mvent pools' to list the pools")
+                           .arg(poolName, SharedMemoryPool::runtimeDirectory()));
     }
     return ExitSuccess;
 }
@@ -218,7 +224,8 @@ int runWatch(const QStringList &arguments)
     QStringList events = parser.positionalArguments();
     const QString poolName = events.takeFirst();
     bool created = false;
-    const std::unique_ptr<EventManager> opened = openWatchedPool(poolName, &created);
+    const std::unique_ptr<EventManager> opened =
+            openOrCreatePool(poolName, EventManager::Options(), &created);
     EventManager &manager = *opened;
     if (!manager.isAttached()) {
         printError(manager.errorString());

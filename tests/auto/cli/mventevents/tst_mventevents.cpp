@@ -99,6 +99,7 @@ private Q_SLOTS:
     void emitWorksOnFullPool();
     void emitRejectsOutOfRangeInteger();
     void watchReportsCreatedPool();
+    void emitReportsCreatedPool();
     void watchReportsMissedEvents();
 
 private:
@@ -470,6 +471,26 @@ void tst_MventEvents::watchReportsCreatedPool()
     QCOMPARE(watcher->exitCode(), 0);
     QCOMPARE(parseLines(watcher->readAllStandardOutput()).size(), 1);
     QCOMPARE(watcher->readAllStandardError(), QByteArray());
+}
+
+void tst_MventEvents::emitReportsCreatedPool()
+{
+    const QString name = QStringLiteral("tst-mventevents-%1-emitmissing")
+                                 .arg(QCoreApplication::applicationPid());
+    m_names.append(name);
+    QVERIFY(!SharedMemoryPool::pools().contains(name));
+
+    const Result first =
+            runMvent({QStringLiteral("emit"), name, QStringLiteral("tick"), QStringLiteral("1")});
+    QCOMPARE(first.exitCode, 0);
+    QVERIFY2(first.errorOutput.contains("so emit created it"), first.errorOutput.constData());
+    QVERIFY(SharedMemoryPool::pools().contains(name));
+
+    // The second emit finds the pool and prints nothing.
+    const Result second =
+            runMvent({QStringLiteral("emit"), name, QStringLiteral("tick"), QStringLiteral("2")});
+    QCOMPARE(second.exitCode, 0);
+    QCOMPARE(second.errorOutput, QByteArray());
 }
 
 void tst_MventEvents::watchReportsMissedEvents()
