@@ -129,7 +129,7 @@ struct ProcessSlot
     std::atomic<qint64> heartbeatMs;
     std::atomic<quint32> listening; // ListenFlag bits: which records wake the owner
     std::atomic<quint32> waiting;   // set by the owner before it sleeps, cleared by the waker
-    char doorbell[40];              // abstract Unix socket name, NUL-padded
+    char doorbell[40];              // doorbell name "<pid>-<hex>", NUL-padded; see Doorbell
     char processName[64];
     qint64 attachedMs;
     // One bit per subscribed event name (bit = name hash % 64); all bits for "every event".

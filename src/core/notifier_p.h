@@ -26,10 +26,10 @@ class Pool;
     The log head, not the wake-up, is the truth: after draining, the notifier announces that
     it sleeps and checks the head once more, and writers ring its doorbell only when they see
     the announcement. So a batch of records costs one wake-up, and a record appended by a
-    process that exits at once is still read, because its datagram stays queued.
+    process that exits at once is still read, because its ring stays counted in the eventfd.
 
-    EventLoopMode watches the doorbell with a QSocketNotifier on the creating thread, so the
-    callback runs there after a single wake-up. ThreadMode runs a thread of its own that spins
+    EventLoopMode watches the doorbell with a QSocketNotifier that is a child of the owner
+    object, so the callback runs on the owner's thread after a single wake-up. ThreadMode runs a thread of its own that spins
     for a bounded, adaptive time before it sleeps in poll(), and calls the callback on that
     thread. Every sleep is bounded, so stop() returns within one poll interval at most.
 */
