@@ -113,7 +113,11 @@ public:
     /*! Returns the number of log records lost to this manager because the log overtook it. */
     quint64 missedCount() const;
 
-    /*! Stops delivery and releases the process slot; the pool and its events stay. */
+    /*!
+        Stops delivery and releases the process slot; the pool and its events stay. A handler
+        may call it, or delete the manager, for the manager it runs for. Other threads must
+        not be inside publish() while it runs.
+    */
     void cleanup();
 
     /*! Returns the error of the last operation; NoError after a success. */
@@ -126,9 +130,12 @@ Q_SIGNALS:
     void attachedChanged(bool attached);
     /*! An event arrived; on the delivery thread (see Delivery). */
     void eventReceived(const QString &name, const QVariant &value);
-    /*! The log overtook this manager; \a count records were lost to it. */
+    /*!
+        \a count records were lost to this manager: the log overtook it, or a writer died
+        holding the lock and may have written a record it could not log.
+    */
     void eventsMissed(quint64 count);
-    /*! Another process destroyed the pool. */
+    /*! Another process destroyed the pool; from now on publish() fails with PoolDestroyed. */
     void poolDestroyed();
     /*! An asynchronous failure, such as the pool being destroyed. */
     void errorOccurred(mvent::SharedMemoryPool::Error error);

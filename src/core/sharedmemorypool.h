@@ -190,9 +190,12 @@ Q_SIGNALS:
     void valueRemoved(const QString &key);
     /*! A process called clear(). */
     void cleared();
-    /*! The change log moved past this object's cursor; \a count changes were not signalled. */
+    /*!
+        \a count changes were not signalled: the change log moved past this object's cursor,
+        or a writer died holding the lock and may have changed a value without logging it.
+    */
     void changesMissed(quint64 count);
-    /*! Another process destroyed the pool; this object is detached. */
+    /*! Another process destroyed the pool; from now on every call fails with PoolDestroyed. */
     void poolDestroyed();
     /*! An asynchronous failure, such as a lost pool. Synchronous failures only set error(). */
     void errorOccurred(mvent::SharedMemoryPool::Error error);
