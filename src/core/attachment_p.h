@@ -25,8 +25,8 @@ public:
               PoolError *error);
     void close();
     bool isOpen() const { return pool != nullptr; }
-    // Stops the maintenance task and the notifier but keeps the pool mapped, so that other
-    // threads still inside a call on it finish safely; for a pool that was destroyed.
+    // Stops the maintenance task and the notifier of a destroyed pool. The pool stays mapped,
+    // because other threads may still be inside a call on it.
     void stopBackground();
 
     // Creates the notifier; needs an attachment opened with a slot. It starts with start().

@@ -187,7 +187,7 @@ constexpr quint64 alignUp(quint64 value, quint64 alignment)
     return (value + alignment - 1) & ~(alignment - 1);
 }
 
-// Returns the smallest segment size, a multiple of 4096, that holds the given entries,
+// Returns the smallest segment size, a multiple of 4096, with room for the given entries,
 // attachments and log (0: the default log of a quarter of the size) plus a minimal heap.
 MVENT_CORE_EXPORT quint64 minimumSegmentSize(quint32 maxEntries, quint32 maxAttachments,
                                              quint64 logSize);

@@ -259,8 +259,8 @@ void tst_MultiProcess::stuckLockSparesOtherPools()
     QCoreApplication::processEvents(); // starts listening
     QTest::qWait(2500); // lets ticks run into the stuck lock
 
-    // A new process rings this listener for the first time, which the maintenance thread
-    // answers.
+    // A new process rings this listener for the first time, and the maintenance thread must
+    // accept that connection.
     auto writer = startWorker({QStringLiteral("set"), freeName, QStringLiteral("k"),
                                QStringLiteral("v")});
     QCOMPARE(readLine(writer.get()), QStringLiteral("stored"));
