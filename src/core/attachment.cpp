@@ -40,11 +40,11 @@ bool Attachment::open(const QString &name, const SharedMemoryPool::Options &opti
 void Attachment::stopBackground()
 {
     stopMaintenance();
-    if (notifier && notifier->isDeliveringOnThisThread()) {
-        // A delivery callback ends the attachment; the notifier's frames are still running.
+    // Deletes the notifier now, joining its thread before the pool it reads goes away, or,
+    // when a delivery callback ends the attachment, once that callback returns.
+    if (notifier) {
         notifier.release()->destroyLater();
     }
-    notifier.reset(); // joins a notifier thread before the pool it reads goes away
 }
 
 void Attachment::close()

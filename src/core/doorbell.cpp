@@ -174,8 +174,8 @@ Receive receiveDescriptor(int connection, int *eventFd)
 
 void writeEventFd(int fd)
 {
-    const quint64 one = 1;
-    [[maybe_unused]] const ssize_t written = ::write(fd, &one, sizeof one);
+    const quint64 increment = 1;
+    [[maybe_unused]] const ssize_t written = ::write(fd, &increment, sizeof increment);
 }
 
 } // namespace

@@ -44,14 +44,14 @@ public:
     const PublishCache &publishCacheFor(const QString &name, PoolError *failure);
     void recordPublished(layout::StatsRecord *record, quint64 bytes, qint64 nowNs);
     void updateFilter();
-    // Fails with InvalidOptions if this manager has no slot and so cannot receive what.
-    bool canReceive(const QString &what) const
+    // Fails with InvalidOptions if this manager has no slot and so cannot receive subject.
+    bool canReceive(const QString &subject) const
     {
         if (pool && !notifier) {
             return fail({SharedMemoryPool::InvalidOptions,
                          QStringLiteral("cannot subscribe to %1 on pool '%2': this manager was "
                                         "opened with useProcessSlot false, so it can only publish")
-                                 .arg(what, poolName)});
+                                 .arg(subject, poolName)});
         }
         return true;
     }
@@ -406,8 +406,8 @@ bool EventManager::publish(const QString &name, const QVariant &value, qint64 tt
     if (cache.serial == 0) {
         return d->fail(failure);
     }
-    // Copies, because the cache belongs to this thread and a later publish() replaces it.
-    const QByteArray utf8 = cache.utf8;
+    // No other publish() runs on this thread before this one returns, so the cache stays put.
+    const QByteArray &utf8 = cache.utf8;
     layout::StatsRecord *const statsRecord = cache.record;
     const qint64 expiresMs = expiryFor(ttlMs);
     qint64 sentNs = 0;

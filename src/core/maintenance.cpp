@@ -47,8 +47,8 @@ State &state()
 
 void wakeThread(State &shared)
 {
-    const quint64 one = 1;
-    [[maybe_unused]] const ssize_t written = ::write(shared.control, &one, sizeof one);
+    const quint64 increment = 1;
+    [[maybe_unused]] const ssize_t written = ::write(shared.control, &increment, sizeof increment);
 }
 
 // Runs the entries in ids that are still registered, holding runMutex.

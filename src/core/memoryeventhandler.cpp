@@ -55,9 +55,11 @@ public:
                            [id](const Handler &handler) { return handler.id == id; });
     }
     // Calls callback and records its duration from startedNs, or from now if startedNs is 0.
-    // Returns the time it finished, or 0 without stats.
-    qint64 invoke(const MemoryEventHandler::Callback &callback, layout::StatsRecord *stats,
-                  const QString &name, const QVariant &value, qint64 startedNs = 0);
+    // probe, a DeletionProbe of q on the caller's stack, tells whether the callback deleted
+    // this handler. Returns the time it finished, or 0 without stats.
+    qint64 invoke(const DeletionProbe &probe, const MemoryEventHandler::Callback &callback,
+                  layout::StatsRecord *stats, const QString &name, const QVariant &value,
+                  qint64 startedNs = 0);
 
     // Lets queued calls that arrive after this object is gone find that out. Calls hold the
     // mutex while they run, so the destructor waits for a running one.
@@ -108,7 +110,8 @@ int MemoryEventHandlerPrivate::add(const QString &name, QObject *context,
                              const std::shared_ptr<Alive> owner = weakAlive.lock();
                              QMutexLocker locker(owner ? &owner->mutex : nullptr);
                              if (owner && owner->d) {
-                                 owner->d->invoke(callback, stats, eventName, value);
+                                 const DeletionProbe probe(owner->d->q);
+                                 owner->d->invoke(probe, callback, stats, eventName, value);
                              }
                          });
     }
@@ -125,7 +128,8 @@ int MemoryEventHandlerPrivate::add(const QString &name, QObject *context,
     return handler.id;
 }
 
-qint64 MemoryEventHandlerPrivate::invoke(const MemoryEventHandler::Callback &callback,
+qint64 MemoryEventHandlerPrivate::invoke(const DeletionProbe &probe,
+                                         const MemoryEventHandler::Callback &callback,
                                          layout::StatsRecord *stats, const QString &name,
                                          const QVariant &value, qint64 startedNs)
 {
@@ -135,7 +139,6 @@ qint64 MemoryEventHandlerPrivate::invoke(const MemoryEventHandler::Callback &cal
     }
     bool failed = false;
     QString message;
-    const DeletionProbe probe(q);
     try {
         callback(value);
     } catch (const std::exception &exception) {
@@ -204,7 +207,7 @@ void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &va
             Q_EMIT handler.relay->deliver(name, value);
             startedNs = 0;
         } else {
-            startedNs = invoke(handler.callback, handler.stats, name, value, startedNs);
+            startedNs = invoke(probe, handler.callback, handler.stats, name, value, startedNs);
         }
         if (probe.isDeleted()) {
             return;

@@ -58,11 +58,8 @@ public:
     // Starts at from, for example Pool::attachCursor().
     void start(const EventLog::Cursor &from);
     void stop();
-    // True while a callback runs on the calling thread: deleting the notifier now would pull
-    // it from under its own stack.
-    bool isDeliveringOnThisThread() const;
-    // Stops delivery and deletes this notifier once its callbacks have returned. For a
-    // callback that ends the owner's attachment; the pool must stay mapped until this returns.
+    // Deletes this notifier, at once or, when called from one of its callbacks, after that
+    // callback returns. The pool must stay mapped until this call returns.
     void destroyLater();
     // Delivers what is pending now; the maintenance tick queues it in EventLoopMode.
     void deliverPending();
@@ -78,6 +75,9 @@ public:
     }
 
 private:
+    // True while a callback runs on the calling thread, so deleting the notifier now would
+    // free it under its own stack.
+    bool isDeliveringOnThisThread() const;
     // Returns the number of records delivered, stopping early after limit records.
     int drain(int limit);
     void onActivated();
