@@ -6,9 +6,9 @@ namespace mvent {
 /*
     Lets a function that calls user code learn whether that code deleted the object the
     function runs for, so it stops touching the object. A probe lives on the stack around
-    the call; the object's destructor calls objectDeleted(). Probes chain per thread, because
-    only a deletion on the calling thread can happen during the call: deleting from another
-    thread waits for delivery to stop first.
+    the call, and the object's destructor calls objectDeleted(). Probes chain per thread,
+    because only a deletion on the calling thread can happen during the call. Deleting from
+    another thread waits for delivery to stop first.
 */
 class DeletionProbe
 {

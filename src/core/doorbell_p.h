@@ -37,12 +37,12 @@ public:
 
     bool open(QString *errorMessage);
     void close();
-    // The eventfd to watch for readability.
+    // Returns the eventfd to watch for readability.
     int fileDescriptor() const { return m_eventFd; }
     // Short name, at most NameCapacity - 1 bytes, to store in the process slot; other
     // processes derive the socket path from it with pathFor().
     QByteArray name() const { return m_name; }
-    // Resets the eventfd; returns 1 if it had been rung.
+    // Resets the eventfd and returns 1 if it had been rung.
     int drain();
     // Wakes this doorbell's own listener, for example to stop its thread.
     void ringSelf();
@@ -50,17 +50,18 @@ public:
     // still connect. Runs on the maintenance thread, from the owner's tick.
     void repair();
 
-    // True if name has the form open() gives, so that pathFor() stays in the runtime directory.
+    // Returns true if name has the form open() gives, which keeps pathFor() in the runtime
+    // directory.
     static bool isValidName(QByteArrayView name);
     static QString pathFor(QByteArrayView name);
     // Removes the socket file of a listener that died.
     static void removeStale(QByteArrayView name);
 
 private:
-    // Accepts pending connections and hands each one the eventfd; runs on the maintenance
+    // Accepts pending connections and hands each one the eventfd. Runs on the maintenance
     // thread.
     void serve();
-    // Creates, binds and listens on a socket at m_path; returns it or -1 with errno set.
+    // Creates, binds and listens on a socket at m_path. Returns it, or -1 with errno set.
     int listenAt();
 
     int m_eventFd = -1;
@@ -88,7 +89,7 @@ public:
     // Sends one wake-up to the doorbell called name, registered in slot. A listener that
     // cannot be reached is skipped without an error, because no thread waits on it.
     void ring(quint32 slot, QByteArrayView name);
-    // Drops the bell of slot unless it belongs to currentName; an empty name drops it always.
+    // Drops the bell of slot unless it belongs to currentName. An empty name always drops it.
     void forget(quint32 slot, QByteArrayView currentName);
 
 private:

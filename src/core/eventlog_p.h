@@ -41,7 +41,7 @@ struct LogRecord
     quint32 encoding = 0;
     QByteArray name;
     QByteArray value;
-    // False when the reader's filter declined the record: value is then left empty.
+    // False when the reader's filter declined the record, which leaves value empty.
     bool accepted = true;
 };
 
@@ -85,8 +85,8 @@ public:
     quint64 append(quint32 kind, QByteArrayView name, QByteArrayView value, quint32 encoding,
                    quint32 pid, qint64 *timeNs = nullptr);
 
-    // Leaves a gap of one in the sequence numbers, so that readers count one missed record;
-    // the caller holds the pool lock.
+    // Leaves a gap of one in the sequence numbers, so that readers count one missed record.
+    // The caller holds the pool lock.
     void skipSequence();
 
     // A cursor at the newest end: the next record read is the next one appended.

@@ -104,7 +104,7 @@ public:
         EventManagerPrivate *d;
         quint64 generation = 0;
         std::unordered_map<QByteArray, NameEntry, Hash, std::equal_to<>> entries;
-        // The entry found last; the record the reader returns is the one it filtered last.
+        // The entry found last. The record the reader returns is the one it filtered last.
         const QByteArray *lastName = nullptr;
         const NameEntry *lastEntry = nullptr;
     } cache{this};
@@ -134,7 +134,7 @@ bool EventManagerPrivate::open()
     }
     errors.setOpenFailure(QString());
     if (!useSlot) {
-        // Publishing needs no slot; receiving does, so subscribe() reports an error.
+        // Publishing needs no slot, but receiving does, so subscribe() reports an error.
         attachment.startMaintenance(q, [] { }, [this] { handleDestroyed(); });
         succeed();
         Q_EMIT q->attachedChanged(true);
@@ -223,8 +223,8 @@ void EventManagerPrivate::handleDestroyed()
         return;
     }
     destroyedReported = true;
-    // The mapping stays until close(), because other threads may be inside publish(); it now
-    // fails with PoolDestroyed.
+    // The mapping stays until close(), because other threads may be inside publish(), which
+    // now fails with PoolDestroyed.
     attachment.stopBackground();
     fail({SharedMemoryPool::PoolDestroyed, QStringLiteral("pool '%1' was destroyed").arg(poolName)});
     Q_EMIT q->attachedChanged(false);
@@ -292,7 +292,7 @@ const EventManagerPrivate::NameEntry *EventManagerPrivate::NameCache::entryFor(Q
     }
     auto found = entries.find(name);
     if (found == entries.end()) {
-        // Names come from other processes and are not bounded; keep the cache small.
+        // Names come from other processes and are not bounded, so the cache is kept small.
         if (entries.size() >= 4096) {
             entries.clear();
         }
@@ -335,7 +335,7 @@ void EventManagerPrivate::onRecord(const LogRecord &record)
         block->received.fetch_add(1, std::memory_order_relaxed);
         block->bytesIn.fetch_add(quint64(record.value.size()), std::memory_order_relaxed);
     }
-    // The handler may change subscriptions and so drop the cache; keep what this call needs.
+    // The handler may change subscriptions and so drop the cache, so copy what this call needs.
     const QString name = entry->name;
     if (const std::shared_ptr<const EventManager::RecordHandler> handler = entry->handler;
         handler && *handler) {

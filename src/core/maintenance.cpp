@@ -137,7 +137,7 @@ int addEntry(Entry entry)
         if (shared.control < 0) {
             shared.control = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
             if (shared.control < 0) {
-                qFatal("cannot create the eventfd of the mvent maintenance thread: %s",
+                qFatal("creating the eventfd of the mvent maintenance thread failed: %s",
                        std::strerror(errno));
             }
         }
@@ -186,7 +186,7 @@ void Maintenance::remove(int id)
         const bool watched = found->second.fd >= 0;
         shared.entries.erase(found);
         if (!shared.entries.empty() || !shared.thread.joinable()) {
-            // The thread may still poll the removed descriptor; it rebuilds its set on waking.
+            // The thread may still poll the removed descriptor until it rebuilds its set on waking.
             if (watched) {
                 wakeThread(shared);
             }

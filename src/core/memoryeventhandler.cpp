@@ -55,8 +55,8 @@ public:
                            [id](const Handler &handler) { return handler.id == id; });
     }
     // Calls callback and records its duration from startedNs, or from now if startedNs is 0.
-    // probe, a DeletionProbe of q on the caller's stack, tells whether the callback deleted
-    // this handler. Returns the time it finished, or 0 without stats.
+    // probe is a DeletionProbe of q on the caller's stack, which reports whether the callback
+    // deleted this handler. Returns the time it finished, or 0 without stats.
     qint64 invoke(const DeletionProbe &probe, const MemoryEventHandler::Callback &callback,
                   layout::StatsRecord *stats, const QString &name, const QVariant &value,
                   qint64 startedNs = 0);
@@ -197,7 +197,7 @@ void MemoryEventHandlerPrivate::dispatch(const QString &name, const QVariant &va
     qint64 startedNs = receivedNs;
     const DeletionProbe probe(q);
     for (const Handler &handler : targets) {
-        // A handler may have removed later ones with off() or cleanup(); skip those.
+        // A handler may have removed later ones with off() or cleanup(), so skip those.
         if (generation.load(std::memory_order_acquire) != currentGeneration
             && !isRegistered(name, handler.id)) {
             continue;

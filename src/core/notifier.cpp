@@ -97,7 +97,7 @@ void Notifier::stop()
     m_stopping.store(true);
     if (m_thread.joinable()) {
         if (m_thread.get_id() == std::this_thread::get_id()) {
-            // A callback on the notifier thread stopped it; the loop ends when it returns.
+            // A callback on the notifier thread stopped it, and the loop ends when it returns.
             m_thread.detach();
         } else {
             m_doorbell->ringSelf();
@@ -105,7 +105,7 @@ void Notifier::stop()
         }
     }
     if (m_deliveryDepth > 0 && m_context) {
-        // The socket notifier is emitting the signal that led here; Qt deletes it afterwards.
+        // The socket notifier is emitting the signal that led here, so Qt deletes it later.
         // A queued continuation would run before that deletion and call into this notifier,
         // which destroyLater() frees as soon as the callbacks return, so drop it now.
         m_socketNotifier->setEnabled(false);
@@ -290,7 +290,7 @@ void Notifier::threadLoop()
         }
         drain(INT_MAX);
         if (m_stopping.load(std::memory_order_relaxed)) {
-            break; // a callback stopped delivery; the pool may be gone already
+            break; // a callback stopped delivery, and the pool may be gone already
         }
 
         // Spin first: a busy channel delivers without a kernel wake-up.

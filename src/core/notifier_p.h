@@ -43,7 +43,7 @@ public:
         std::function<void(const LogRecord &record)> record;
         std::function<void(quint64 count)> missed;   // records overwritten before being read
         std::function<void()> destroyed;             // the pool was destroyed
-        // Records it declines reach neither record nor a value copy; must outlive the notifier.
+        // Filter whose declined records are neither copied nor passed to record. Outlives the notifier.
         RecordFilter *filter = nullptr;
     };
 
@@ -61,7 +61,7 @@ public:
     // Deletes this notifier, at once or, when called from one of its callbacks, after that
     // callback returns. The pool must stay mapped until this call returns.
     void destroyLater();
-    // Delivers what is pending now; the maintenance tick queues it in EventLoopMode.
+    // Delivers the pending records now. The maintenance tick queues this call in EventLoopMode.
     void deliverPending();
     // Records appended to the log that this notifier has not read yet.
     quint64 lag() const;
@@ -75,8 +75,8 @@ public:
     }
 
 private:
-    // True while a callback runs on the calling thread, so deleting the notifier now would
-    // free it under its own stack.
+    // Returns true while a callback runs on the calling thread, when deleting the notifier
+    // would free it under its own stack.
     bool isDeliveringOnThisThread() const;
     // Returns the number of records delivered, stopping early after limit records.
     int drain(int limit);
